@@ -1,0 +1,29 @@
+# Short names for the README's commands. `make help` lists them.
+PYTHON ?= python
+BUILD_FLAGS = -W -n --keep-going
+CHAPTERS = $(sort $(wildcard chapters/*.ipynb))
+
+.PHONY: help install book test full
+
+help:
+	@echo "make install  install the book's environment (requirements.txt)"
+	@echo "make book     build the HTML book into _build/html (no training: it shows saved outputs)"
+	@echo "make test     unit tests, every chapter in the smoke profile, and a warning-free book build"
+	@echo "make full     re-run every chapter in the full profile, in place, with wall times"
+
+install:
+	$(PYTHON) -m pip install -r requirements.txt
+
+book:
+	jupyter-book build . $(BUILD_FLAGS)
+
+test:
+	$(PYTHON) -m pytest
+	jupyter-book build . $(BUILD_FLAGS)
+
+full:
+	@for notebook in $(CHAPTERS); do \
+	  start=$$(date +%s); \
+	  RNNBOOK_PROFILE=full jupyter execute --inplace --timeout=-1 "$$notebook" || exit 1; \
+	  echo "$$notebook: $$(( $$(date +%s) - start )) s"; \
+	done
