@@ -1,0 +1,78 @@
+"""The cell equations in NumPy: executable, readable, and checked against Keras.
+
+Each function follows the weight layout of the matching Keras cell, so a
+trained Keras layer's ``get_weights()`` can be passed in directly:
+
+- ``kernel`` (input_dim, k * units): the input weights of all k blocks,
+- ``recurrent_kernel`` (units, k * units): the recurrent weights,
+- ``bias`` (k * units,),
+
+with the blocks side by side in Keras's gate order. The tests hold these
+functions to the Keras layers within 1e-5 (chapter 2, "The LSTM cell").
+"""
+
+import numpy as np
+
+
+def sigmoid(x):
+    """The logistic function 1 / (1 + exp(-x)), as Keras's ``"sigmoid"``."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
+    """One LSTM time step: return the new hidden state h and cell state c.
+
+    `x` is (batch, input_dim), `h` and `c` are (batch, units). The gate order
+    of Keras's ``LSTMCell`` is i (input), f (forget), c (candidate), o (output).
+    """
+    z = x @ kernel + h @ recurrent_kernel + bias
+    z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+    i = sigmoid(z_i)  # how much of the candidate to write
+    f = sigmoid(z_f)  # how much of the old cell state to keep
+    candidate = np.tanh(z_c)  # what could be written
+    o = sigmoid(z_o)  # how much of the cell state to show
+    c = f * c + i * candidate
+    h = o * np.tanh(c)
+    return h, c
+
+
+def lstm(inputs, kernel, recurrent_kernel, bias):
+    """Run `lstm_step` over a batch of sequences (batch, time steps, features).
+
+    Starts from zero states, as ``keras.layers.LSTM`` does. Returns the hidden
+    state at every step (batch, time steps, units) and the final h and c: the
+    last output equals the final h.
+    """
+    inputs = np.asarray(inputs, dtype=np.float64)
+    units = check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks=4)
+    h = np.zeros((inputs.shape[0], units))
+    c = np.zeros((inputs.shape[0], units))
+    outputs = []
+    for x in np.swapaxes(inputs, 0, 1):  # one time step at a time
+        h, c = lstm_step(x, h, c, kernel, recurrent_kernel, bias)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h, c
+
+
+def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
+    """Check the shapes of a cell's weights against its inputs; return `units`.
+
+    A mismatch names the array and the shape it should have, instead of a
+    bare matmul error deep inside a loop.
+    """
+    if inputs.ndim != 3:
+        raise ValueError(f"inputs must be (batch, time steps, features), got shape {inputs.shape}.")
+    units = recurrent_kernel.shape[0]
+    expected = {
+        "kernel": (inputs.shape[-1], num_blocks * units),
+        "recurrent_kernel": (units, num_blocks * units),
+        "bias": (num_blocks * units,),
+    }
+    for name, array in zip(expected, (kernel, recurrent_kernel, bias)):
+        if array.shape != expected[name]:
+            raise ValueError(
+                f"{name} has shape {array.shape}, expected {expected[name]} for "
+                f"{inputs.shape[-1]} input features and {units} units "
+                f"({num_blocks} blocks side by side)."
+            )
+    return units

@@ -1,0 +1,132 @@
+"""Train and evaluate with timing; histories as DataFrames; results files.
+
+`fit` runs ``model.fit`` on a `rnnbook.data.Splits`, one printed line per
+epoch, and returns a `Run`: the per-epoch history with wall-clock seconds,
+the test accuracy on the profile's test images, and the figures every
+chapter reports (chapter 2, "Training").
+"""
+
+import dataclasses
+import json
+import math
+import pathlib
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+
+from rnnbook import config
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Record the wall-clock seconds of each epoch (training and validation)."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+@dataclasses.dataclass
+class Run:
+    """One training run: what was trained, how it went, how well it scores."""
+
+    model: keras.Model
+    history: pd.DataFrame
+    batch_size: int
+    num_train: int
+    test_loss: float
+    test_accuracy: float
+
+    @property
+    def epochs(self):
+        return len(self.history)
+
+    @property
+    def seconds_per_epoch(self):
+        """The median epoch: robust to the first epoch's one-off graph tracing."""
+        return float(self.history["seconds"].median())
+
+    @property
+    def images_per_second(self):
+        return self.num_train / self.seconds_per_epoch
+
+    def summary(self, **labels):
+        """The headline numbers as a flat dict, `labels` first (for tables and JSON)."""
+        return {
+            **labels,
+            "model": self.model.name,
+            "parameters": self.model.count_params(),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "test_accuracy": self.test_accuracy,
+            "training_seconds": float(self.history["seconds"].sum()),
+            "seconds_per_epoch": self.seconds_per_epoch,
+            "images_per_second": self.images_per_second,
+        }
+
+
+def steps_per_epoch(num_examples, batch_size):
+    """How many batches one epoch of `num_examples` takes (the last may be short)."""
+    return math.ceil(num_examples / batch_size)
+
+
+def fit(model, splits, *, epochs, batch_size):
+    """Train a compiled `model` on `splits` and evaluate it on the test split.
+
+    Prints one line per epoch (no progress bar, so saved outputs stay
+    readable). The training data is shuffled each epoch; seed it beforehand
+    with ``keras.utils.set_random_seed``.
+    """
+    if not model.compiled:
+        raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(...) before fit.")
+    timer = EpochTimer()
+    history = model.fit(
+        splits.x_train,
+        splits.y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=(splits.x_validation, splits.y_validation),
+        callbacks=[timer],
+        verbose=2,
+    )
+    frame = pd.DataFrame(history.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    frame["seconds"] = timer.seconds
+    test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=500, verbose=0)[:2]
+    return Run(
+        model=model,
+        history=frame,
+        batch_size=batch_size,
+        num_train=len(splits.x_train),
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
+    )
+
+
+def results_dir(profile=None):
+    """``results/<profile>/`` at the top of the book (the folder with ``_toc.yml``).
+
+    Found from the working directory upwards, so a chapter run from
+    ``chapters/`` writes to the book's results; outside the book, ``./results``.
+    """
+    profile = profile or config.get_profile()
+    here = pathlib.Path.cwd()
+    top = next((p for p in (here, *here.parents) if (p / "_toc.yml").is_file()), here)
+    return top / "results" / profile.name
+
+
+def save_results(chapter, summaries, profile=None):
+    """Write a chapter's run summaries to ``results/<profile>/<chapter>.json``."""
+    profile = profile or config.get_profile()
+    path = results_dir(profile) / f"{chapter}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"chapter": chapter, "profile": profile.name, "runs": list(summaries)}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+

@@ -1,0 +1,42 @@
+import keras
+import numpy as np
+import pytest
+
+from rnnbook import reference
+
+
+def random_weights(layer, seed):
+    """Give `layer` random weights big enough to saturate some gates."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0.0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    return weights
+
+
+@pytest.mark.parametrize("unroll", [False, True])
+def test_lstm_matches_keras(unroll):
+    inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
+    layer = keras.layers.LSTM(16, return_sequences=True, return_state=True, unroll=unroll)
+    layer(inputs)  # creates the weights
+    kernel, recurrent_kernel, bias = random_weights(layer, seed=1)
+    outputs, h, c = (np.asarray(t) for t in layer(inputs))
+
+    expected_outputs, expected_h, expected_c = reference.lstm(inputs, kernel, recurrent_kernel, bias)
+
+    assert np.abs(outputs - expected_outputs).max() < 1e-5
+    assert np.abs(h - expected_h).max() < 1e-5
+    assert np.abs(c - expected_c).max() < 1e-5
+    assert np.abs(c).max() > 1.0  # the cell state really accumulated over the steps
+
+
+def test_lstm_last_output_is_final_hidden_state():
+    rng = np.random.default_rng(2)
+    kernel, recurrent_kernel, bias = rng.normal(size=(3, 20)), rng.normal(size=(5, 20)), rng.normal(size=20)
+    outputs, h, _ = reference.lstm(rng.normal(size=(4, 6, 3)), kernel, recurrent_kernel, bias)
+    np.testing.assert_array_equal(outputs[:, -1], h)
+
+
+def test_lstm_rejects_mismatched_weights():
+    rng = np.random.default_rng(3)
+    with pytest.raises(ValueError, match=r"kernel has shape \(28, 20\), expected \(3, 20\)"):
+        reference.lstm(rng.normal(size=(4, 6, 3)), rng.normal(size=(28, 20)), rng.normal(size=(5, 20)), np.zeros(20))

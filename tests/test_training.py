@@ -1,0 +1,64 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from rnnbook import config, data, models, training
+
+
+@pytest.fixture
+def tiny_splits():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(60, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, size=60).astype(np.uint8)
+    return data.Splits(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:])
+
+
+def compiled_model():
+    keras.utils.set_random_seed(0)
+    model = models.single_lstm(4)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model
+
+
+def test_fit_returns_history_timing_and_test_accuracy(tiny_splits):
+    run = training.fit(compiled_model(), tiny_splits, epochs=2, batch_size=16)
+    assert list(run.history["epoch"]) == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(run.history.columns)
+    assert (run.history["seconds"] > 0).all()
+    assert run.epochs == 2 and 0.0 <= run.test_accuracy <= 1.0
+    expected = run.model.evaluate(tiny_splits.x_test, tiny_splits.y_test, verbose=0)[1]
+    assert run.test_accuracy == pytest.approx(expected)
+    summary = run.summary(variant="tiny")
+    assert summary["variant"] == "tiny" and summary["parameters"] == run.model.count_params()
+    assert summary["images_per_second"] == pytest.approx(40 / run.seconds_per_epoch)
+
+
+def test_fit_needs_a_compiled_model(tiny_splits):
+    with pytest.raises(ValueError, match="is not compiled"):
+        training.fit(models.single_lstm(4), tiny_splits, epochs=1, batch_size=16)
+
+
+def test_steps_per_epoch_counts_the_short_last_batch():
+    assert training.steps_per_epoch(55_000, 50) == 1_100
+    assert training.steps_per_epoch(2_001, 50) == 41
+
+
+def test_results_go_to_the_book_top(tmp_path, monkeypatch):
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "chapters").mkdir()
+    monkeypatch.chdir(tmp_path / "chapters")
+    profile = config.get_profile("smoke")
+    path = training.save_results("02_single_lstm", [{"model": "m", "test_accuracy": 0.5}], profile)
+    assert path == tmp_path / "results" / "smoke" / "02_single_lstm.json"
+    assert json.loads(path.read_text()) == {
+        "chapter": "02_single_lstm",
+        "profile": "smoke",
+        "runs": [{"model": "m", "test_accuracy": 0.5}],
+    }
+
+
+def test_results_outside_a_book_go_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert training.results_dir(config.get_profile("full")) == tmp_path / "results" / "full"
