@@ -24,6 +24,6 @@ test:
 full:
 	@for notebook in $(CHAPTERS); do \
 	  start=$$(date +%s); \
-	  RNNBOOK_PROFILE=full jupyter execute --inplace --timeout=-1 "$$notebook" || exit 1; \
+	  RNNBOOK_PROFILE=full TF_CPP_MIN_LOG_LEVEL=3 jupyter execute --inplace --timeout=-1 "$$notebook" || exit 1; \
 	  echo "$$notebook: $$(( $$(date +%s) - start )) s"; \
 	done

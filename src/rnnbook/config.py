@@ -29,6 +29,15 @@ DATA = {
 # same settings (widths, batch sizes, learning rates) for one epoch.
 CHAPTERS = {
     "01_mnist_as_sequences": {},
+    "02_single_lstm": {
+        "num_units": 100,
+        "batch_size": 50,
+        "epochs": 6,
+        "seed": 0,
+        "tf1_learning_rate": 1e-4,  # the TF1 program's constant rate
+        "constant_learning_rate": 1e-3,  # Adam's usual default, for comparison
+        "peak_learning_rate": 3e-3,  # the book's choice: cosine decay from here to 0
+    },
 }
 SMOKE_EPOCHS = 1
 

@@ -18,7 +18,7 @@ UNROLL = True
 INPUT_SHAPE = (data.IMAGE_SIZE, data.IMAGE_SIZE)
 
 
-def single_lstm(num_units, output_activation=None, name="lstm"):
+def single_lstm(num_units, output_activation=None, name="single_lstm"):
     """One LSTM layer of `num_units` read over the rows, then a dense layer (chapter 2).
 
     As in the TF1 program this replaces, the classifier reads the final hidden

@@ -3,6 +3,8 @@
 Every function draws on a new figure and returns it; the notebook displays it.
 """
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -57,5 +59,141 @@ def ink_per_row(images, labels=None):
     ax.set_xlim(1, images.shape[1])
     ax.set_title("How much ink each time step carries")
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories, metrics=("loss", "val_accuracy")):
+    """Plot per-epoch `metrics` of several runs, one panel per metric, one line per run.
+
+    `histories` maps a label to a run's history DataFrame (`rnnbook.training.Run.history`).
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.4))
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        for label, history in histories.items():
+            ax.plot(history["epoch"], history[metric], marker="o", markersize=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(_METRIC_LABELS.get(metric, metric))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+_METRIC_LABELS = {
+    "loss": "training loss (cross-entropy, nats)",
+    "accuracy": "training accuracy",
+    "val_loss": "validation loss (cross-entropy, nats)",
+    "val_accuracy": "validation accuracy",
+}
+
+
+def confusion_matrix(labels, predictions, num_classes=10):
+    """Plot how often each true digit (rows) was predicted as each digit (columns)."""
+    counts = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(counts, (np.asarray(labels), np.asarray(predictions)), 1)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    errors = np.where(np.eye(num_classes, dtype=bool), 0, counts)  # colour only the mistakes
+    image = ax.imshow(errors, cmap="Reds")
+    for true, predicted in np.ndindex(counts.shape):
+        if counts[true, predicted]:
+            ax.text(predicted, true, counts[true, predicted], ha="center", va="center", fontsize=7,
+                    color="black" if true != predicted else "grey")
+    ax.set_xticks(range(num_classes))
+    ax.set_yticks(range(num_classes))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title("Test images by true and predicted digit")
+    fig.colorbar(image, ax=ax, label="misclassified images")
+    fig.tight_layout()
+    return fig
+
+
+def misclassified(images, labels, predictions, limit=16):
+    """Show up to `limit` images whose prediction differs from the label."""
+    wrong = np.flatnonzero(np.asarray(labels) != np.asarray(predictions))[:limit]
+    columns = 8
+    rows = max(1, math.ceil(len(wrong) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.55 * rows))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, index in zip(np.ravel(axes), wrong):
+        ax.imshow(images[index], cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"{predictions[index]} (true {labels[index]})", fontsize=8)
+    fig.suptitle("Misclassified test digits: predicted (true)")
+    fig.tight_layout()
+    return fig
+
+
+def lstm_cell_diagram():
+    """Draw one LSTM step: the cell-state line on top, the four gate layers below.
+
+    Boxes are layers with weights (sigma or tanh of a weighted sum of x_t and
+    h_{t-1}); circles are element-wise operations (chapter 2, "The LSTM cell").
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    ax.set_xlim(-1.6, 11.8)
+    ax.set_ylim(-1.4, 6.2)
+    ax.axis("off")
+    ax.add_patch(plt.Rectangle((0, 0.3), 10, 5.4, facecolor="#f3f6fb", edgecolor="#9aa9c1", zorder=0))
+
+    def arrow(start, end, **style):
+        ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color="#333", lw=1.2, **style))
+
+    def line(*points):
+        xs, ys = zip(*points)
+        ax.plot(xs, ys, color="#333", lw=1.2, zorder=1)
+
+    def layer(x, y, text, name):
+        ax.text(x, y, text, ha="center", va="center", fontsize=12, zorder=3,
+                bbox=dict(boxstyle="round,pad=0.35", facecolor="#ffd88a", edgecolor="#b8860b"))
+        ax.text(x - 0.35, y + 0.65, name, ha="right", va="center", fontsize=11)
+
+    def operation(x, y, text):
+        ax.text(x, y, text, ha="center", va="center", fontsize=12, zorder=3,
+                bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor="#333"))
+
+    # The cell state runs along the top, changed only by a product and a sum.
+    line((-1.2, 5), (2, 5))
+    line((2, 5), (4.5, 5))
+    arrow((4.5, 5), (11.3, 5))
+    ax.text(-1.2, 5.35, r"$c_{t-1}$", fontsize=12)
+    ax.text(10.6, 5.35, r"$c_t$", fontsize=12)
+    operation(2, 5, r"$\times$")
+    operation(4.5, 5, r"$+$")
+    # The inputs: h_{t-1} from the left, x_t from below, shared by all four layers.
+    line((-1.2, 1), (7, 1))
+    line((1, -0.9), (1, 1))
+    ax.text(-1.2, 0.55, r"$h_{t-1}$", fontsize=12)
+    ax.text(1.2, -1.0, r"$x_t$", fontsize=12)
+    for x in (2, 3.6, 5.2, 7):
+        arrow((x, 1), (x, 1.7))
+    layer(2, 2.1, r"$\sigma$", r"$f_t$")
+    layer(3.6, 2.1, r"$\sigma$", r"$i_t$")
+    layer(5.2, 2.1, r"$\tanh$", r"$\tilde c_t$")
+    layer(7, 2.1, r"$\sigma$", r"$o_t$")
+    # Forget: f_t scales the old cell state. Write: i_t times the candidate is added.
+    arrow((2, 2.5), (2, 4.7))
+    operation(4.5, 3.6, r"$\times$")
+    line((3.6, 2.5), (3.6, 3.6))
+    arrow((3.6, 3.6), (4.25, 3.6))
+    line((5.2, 2.5), (5.2, 3.6))
+    arrow((5.2, 3.6), (4.75, 3.6))
+    arrow((4.5, 3.9), (4.5, 4.7))
+    # Read: o_t times tanh(c_t) is the new hidden state, the output of the step.
+    ax.text(8.6, 3.8, r"$\tanh$", ha="center", va="center", fontsize=11, zorder=3,
+            bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#333"))
+    arrow((8.6, 5), (8.6, 4.15))
+    operation(8.6, 2.1, r"$\times$")
+    arrow((8.6, 3.45), (8.6, 2.4))
+    arrow((7.4, 2.1), (8.3, 2.1))
+    line((8.9, 2.1), (9.5, 2.1), (9.5, 1))
+    arrow((9.5, 1), (11.3, 1))
+    line((9.5, 2.1), (9.5, 6.0))
+    arrow((9.5, 6.0), (11.3, 6.0))
+    ax.text(10.6, 0.55, r"$h_t$", fontsize=12)
+    ax.text(10.1, 6.1, r"output $h_t$", fontsize=10)
+    ax.set_title("One step of an LSTM cell", fontsize=12)
     fig.tight_layout()
     return fig
