@@ -36,3 +36,50 @@ def test_same_seed_same_initial_weights():
 def test_single_lstm_rejects_bad_width(num_units):
     with pytest.raises(ValueError, match="num_units must be a positive number of units"):
         models.single_lstm(num_units)
+
+
+@pytest.mark.parametrize(
+    "kind, num_units, num_layers, expected",
+    [
+        ("lstm", 150, 3, 4 * (28 + 150 + 1) * 150 + 2 * 4 * (150 + 150 + 1) * 150 + 1_510),
+        ("lstm", 150, 1, 4 * (28 + 150 + 1) * 150 + 1_510),
+        # Keras's GRU defaults to reset_after=True: two bias vectors per block.
+        ("gru", 100, 1, 3 * (28 + 100 + 2) * 100 + 1_010),
+        ("simple_rnn", 100, 1, (28 + 100 + 1) * 100 + 1_010),
+    ],
+)
+def test_stack_parameter_counts(kind, num_units, num_layers, expected):
+    model = models.stack(kind, num_units, num_layers)
+    assert model.count_params() == expected
+    recurrent = [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+    assert [layer.return_sequences for layer in recurrent] == [True] * (num_layers - 1) + [False]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(kind="lstn", num_units=10), "Unknown kind of layer 'lstn'; choose one of lstm, gru"),
+        (dict(kind="lstm", num_units=0), "must be positive, got num_units=0"),
+        (dict(kind="lstm", num_units=10, num_layers=0), "num_layers=0"),
+    ],
+)
+def test_stack_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.stack(**kwargs)
+
+
+def test_hidden_states_show_every_layer_at_every_step():
+    keras.utils.set_random_seed(0)
+    model = models.stack("lstm", 6, num_layers=2)
+    rows = np.random.default_rng(0).uniform(size=(3, 28, 28)).astype(np.float32)
+    bottom, top = (np.asarray(s) for s in models.hidden_states(model)(rows))
+    assert bottom.shape == top.shape == (3, 28, 6)
+    # The copy carries the trained weights: its last step is what the classifier reads.
+    reader = keras.Model(model.inputs[0], model.get_layer("lstm_2").output)
+    np.testing.assert_allclose(top[:, -1], np.asarray(reader(rows)), atol=1e-6)
+
+
+def test_hidden_states_needs_a_recurrent_layer():
+    dense = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)], name="flat")
+    with pytest.raises(ValueError, match="Model 'flat' has no recurrent layer"):
+        models.hidden_states(dense)

@@ -38,6 +38,16 @@ CHAPTERS = {
         "constant_learning_rate": 1e-3,  # Adam's usual default, for comparison
         "peak_learning_rate": 3e-3,  # the book's choice: cosine decay from here to 0
     },
+    "03_stacked_lstms": {
+        "num_units": 150,
+        "num_layers": 3,
+        "depths": (1, 2, 3),
+        "batch_size": 150,
+        "epochs": 10,
+        "seed": 0,
+        "tf1_learning_rate": 1e-3,  # the TF1 program's constant rate, for the record
+        "peak_learning_rate": 2e-3,  # cosine decay from here to 0, as in chapter 2
+    },
 }
 SMOKE_EPOCHS = 1
 

@@ -43,3 +43,58 @@ def single_lstm(num_units, output_activation=None, name="single_lstm"):
         ],
         name=name,
     )
+
+
+RECURRENT_LAYERS = {
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+    "simple_rnn": keras.layers.SimpleRNN,
+}
+
+
+def stack(kind, num_units, num_layers=1, name=None):
+    """`num_layers` recurrent layers of `num_units` each, then a dense layer of logits.
+
+    Every layer but the last returns its whole sequence of hidden states,
+    which is the next layer's input; the last returns only its final state
+    (chapter 3, "What stacking means"). `kind` is a key of `RECURRENT_LAYERS`.
+    The dense layer has Keras's default initial values, as ``tf.layers.dense``
+    had in the TF1 programs.
+    """
+    if kind not in RECURRENT_LAYERS:
+        raise ValueError(f"Unknown kind of layer {kind!r}; choose one of {', '.join(RECURRENT_LAYERS)}.")
+    if num_units < 1 or num_layers < 1:
+        raise ValueError(
+            f"num_units and num_layers must be positive, got num_units={num_units}, num_layers={num_layers}."
+        )
+    layer = RECURRENT_LAYERS[kind]
+    recurrent = [
+        layer(num_units, return_sequences=depth < num_layers - 1, unroll=UNROLL, name=f"{kind}_{depth + 1}")
+        for depth in range(num_layers)
+    ]
+    return keras.Sequential(
+        [keras.Input(INPUT_SHAPE, name="rows"), *recurrent, keras.layers.Dense(data.NUM_CLASSES, name="classifier")],
+        name=name or f"{kind}_{num_layers}x{num_units}",
+    )
+
+
+def hidden_states(model):
+    """A model that returns every recurrent layer's hidden state at every step.
+
+    Built from `model`'s own weights: each recurrent layer is copied with
+    ``return_sequences=True`` so that the last one, too, shows all 28 steps.
+    The result is a list with one (batch, time steps, units) array per layer,
+    bottom layer first.
+    """
+    inputs = keras.Input(INPUT_SHAPE, name="rows")
+    states, sequence = [], inputs
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.RNN):
+            continue
+        copy = layer.__class__.from_config({**layer.get_config(), "return_sequences": True})
+        sequence = copy(sequence)
+        copy.set_weights(layer.get_weights())
+        states.append(sequence)
+    if not states:
+        raise ValueError(f"Model {model.name!r} has no recurrent layer.")
+    return keras.Model(inputs, states, name=f"{model.name}_hidden_states")

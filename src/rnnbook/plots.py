@@ -197,3 +197,67 @@ def lstm_cell_diagram():
     ax.set_title("One step of an LSTM cell", fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def stack_diagram(num_layers=3, steps=(1, 2, 3, 28)):
+    """Draw a stack of recurrent layers unrolled over time (chapter 3).
+
+    Each box is one layer at one step; arrows to the right carry that layer's
+    state (h, c) to its next step, arrows up carry its hidden state h to the
+    layer above. Only the top layer's last state reaches the classifier.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 1.3 + 1.1 * num_layers))
+    ax.axis("off")
+    columns = [2.0 * i for i in range(len(steps))]
+    arrow = dict(arrowstyle="-|>", color="#333", lw=1.1)
+    for layer in range(num_layers):
+        y = 1.2 * layer
+        for i, (x, step) in enumerate(zip(columns, steps)):
+            ax.text(x, y, f"layer {layer + 1}", ha="center", va="center", fontsize=9,
+                    bbox=dict(boxstyle="round,pad=0.4", facecolor="#ffd88a", edgecolor="#b8860b"))
+            if i + 1 < len(steps):
+                gap = steps[i + 1] - step > 1
+                ax.annotate("", xy=(columns[i + 1] - 0.62, y), xytext=(x + 0.62, y),
+                            arrowprops=dict(arrow, linestyle=":" if gap else "-"))
+            if layer + 1 < num_layers:
+                ax.annotate("", xy=(x, y + 0.87), xytext=(x, y + 0.33), arrowprops=arrow)
+        ax.text(-1.35, y, f"$h^{{({layer + 1})}}, c^{{({layer + 1})}}$\nfrom 0", ha="center", va="center", fontsize=8)
+        ax.annotate("", xy=(-0.62, y), xytext=(-0.85, y), arrowprops=arrow)
+    for x, step in zip(columns, steps):
+        ax.text(x, -1.05, f"$x_{{{step}}}$", ha="center", va="center", fontsize=11)
+        ax.text(x, 1.2 * num_layers - 0.35, f"step {step}", ha="center", va="center", fontsize=9, color="#555")
+        ax.annotate("", xy=(x, -0.33), xytext=(x, -0.85), arrowprops=arrow)
+    top = 1.2 * (num_layers - 1)
+    ax.annotate("", xy=(columns[-1] + 1.55, top), xytext=(columns[-1] + 0.62, top), arrowprops=arrow)
+    ax.text(columns[-1] + 2.3, top, "dense\n→ 10 logits", ha="center", va="center", fontsize=9,
+            bbox=dict(boxstyle="round,pad=0.35", facecolor="#dbe7f7", edgecolor="#6a89b5"))
+    ax.text(columns[-1] + 1.1, top + 0.22, f"$h^{{({num_layers})}}_{{{steps[-1]}}}$", ha="center", fontsize=9)
+    ax.set_xlim(-2.1, columns[-1] + 3.2)
+    ax.set_ylim(-1.4, 1.2 * num_layers - 0.1)
+    ax.set_title(f"{num_layers} stacked recurrent layers, unrolled over the rows", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def hidden_state_heatmaps(states, image, label=None):
+    """Show one digit and each layer's hidden state over the 28 steps, bottom layer first.
+
+    `states` is a list of (time steps, units) arrays. Units are sorted by the
+    step at which they reach their largest magnitude, so that units which react
+    early sit at the top of each panel (chapter 3, "Inside the stack").
+    """
+    fig, axes = plt.subplots(1, len(states) + 1, figsize=(2.4 + 3.0 * len(states), 3.6),
+                             gridspec_kw={"width_ratios": [0.8] + [1] * len(states)}, layout="constrained")
+    axes[0].imshow(image, cmap="gray_r", interpolation="nearest")
+    axes[0].set_title("the digit" if label is None else f"the digit ({label})")
+    axes[0].set_xlabel("pixel in row")
+    axes[0].set_ylabel("row = time step")
+    for depth, (ax, state) in enumerate(zip(axes[1:], states), start=1):
+        order = np.argsort(np.argmax(np.abs(state), axis=0), kind="stable")
+        image_ = ax.imshow(state[:, order].T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest",
+                           extent=(0.5, state.shape[0] + 0.5, state.shape[1], 0))
+        ax.set_title(f"layer {depth}: hidden state h")
+        ax.set_xlabel("time step (row read)")
+    axes[1].set_ylabel("unit (sorted by when it peaks)")
+    fig.colorbar(image_, ax=axes[1:], label="h (from -1 to 1)", fraction=0.025)
+    return fig
