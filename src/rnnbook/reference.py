@@ -54,6 +54,39 @@ def lstm(inputs, kernel, recurrent_kernel, bias):
     return np.stack(outputs, axis=1), h, c
 
 
+
+def peephole_lstm_step(x, h, c, kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole):
+    """One step of the LSTM with peephole connections (chapter 4).
+
+    As `lstm_step`, but the input and forget gates also see the previous cell
+    state, and the output gate sees the new one, each through a vector of
+    per-unit weights.
+    """
+    z = x @ kernel + h @ recurrent_kernel + bias
+    z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+    i = sigmoid(z_i + input_peephole * c)
+    f = sigmoid(z_f + forget_peephole * c)
+    c = f * c + i * np.tanh(z_c)
+    o = sigmoid(z_o + output_peephole * c)  # the new c_t
+    h = o * np.tanh(c)
+    return h, c
+
+
+def peephole_lstm(inputs, kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole):
+    """Run `peephole_lstm_step` over a batch of sequences; returns like `lstm`."""
+    inputs = np.asarray(inputs, dtype=np.float64)
+    units = check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks=4)
+    peepholes = (input_peephole, forget_peephole, output_peephole)
+    if any(np.shape(p) != (units,) for p in peepholes):
+        raise ValueError(f"Each peephole vector must have shape ({units},), got {[np.shape(p) for p in peepholes]}.")
+    h = np.zeros((inputs.shape[0], units))
+    c = np.zeros((inputs.shape[0], units))
+    outputs = []
+    for x in np.swapaxes(inputs, 0, 1):
+        h, c = peephole_lstm_step(x, h, c, kernel, recurrent_kernel, bias, *peepholes)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h, c
+
 def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
     """Check the shapes of a cell's weights against its inputs; return `units`.
 

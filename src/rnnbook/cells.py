@@ -1,0 +1,110 @@
+"""Keras 3 cells that the library lacks: the LSTM with peephole connections.
+
+Keras 3 has no peephole LSTM (``tf.keras.experimental.PeepholeLSTMCell`` is
+gone), so the book writes its own, in ``keras.ops`` only, so that it runs on
+every Keras backend (chapter 4, "A Keras 3 cell for peepholes").
+"""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="rnnbook")
+class PeepholeLSTMCell(keras.layers.Layer):
+    """An LSTM cell whose gates also see the cell state, for ``keras.layers.RNN``.
+
+    The weights follow ``keras.layers.LSTMCell``: ``kernel`` (input_dim,
+    4 * units), ``recurrent_kernel`` (units, 4 * units) and ``bias``
+    (4 * units,), blocks in the gate order i, f, c, o. Three peephole vectors
+    of shape (units,) are added, as in Gers, Schraudolph & Schmidhuber (2002)
+    and TF1's ``LSTMCell(use_peepholes=True)``: the input and forget gates see
+    the previous cell state c_{t-1}, the output gate sees the new c_t.
+
+    Args:
+        units: Positive integer, the size of the hidden and cell states.
+        activation: For the candidate and for the cell state's output.
+        recurrent_activation: For the three gates.
+        kernel_initializer, recurrent_initializer, bias_initializer: As in
+            ``keras.layers.LSTMCell``.
+        peephole_initializer: For the three peephole vectors. The default,
+            zeros, starts training from a plain LSTM.
+        unit_forget_bias: Start the forget gate's bias at 1, as Keras does.
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        peephole_initializer="zeros",
+        unit_forget_bias=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}.")
+        self.units = units
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.peephole_initializer = keras.initializers.get(peephole_initializer)
+        self.unit_forget_bias = unit_forget_bias
+        self.state_size = [units, units]  # h, c: the order of keras.layers.LSTMCell
+        self.output_size = units
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        self.kernel = self.add_weight(
+            shape=(input_dim, 4 * self.units), initializer=self.kernel_initializer, name="kernel"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, 4 * self.units), initializer=self.recurrent_initializer, name="recurrent_kernel"
+        )
+        self.bias = self.add_weight(shape=(4 * self.units,), initializer=self._initial_bias, name="bias")
+        self.input_peephole, self.forget_peephole, self.output_peephole = (
+            self.add_weight(shape=(self.units,), initializer=self.peephole_initializer, name=f"{gate}_peephole")
+            for gate in ("input", "forget", "output")
+        )
+
+    def _initial_bias(self, shape, dtype=None):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape, dtype=dtype)
+        return ops.concatenate(
+            [
+                self.bias_initializer((self.units,), dtype=dtype),
+                ops.ones((self.units,), dtype=dtype),
+                self.bias_initializer((2 * self.units,), dtype=dtype),
+            ]
+        )
+
+    def call(self, inputs, states, training=False):
+        h_previous, c_previous = states
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_previous, self.recurrent_kernel) + self.bias
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        i = self.recurrent_activation(z_i + self.input_peephole * c_previous)
+        f = self.recurrent_activation(z_f + self.forget_peephole * c_previous)
+        c = f * c_previous + i * self.activation(z_c)
+        o = self.recurrent_activation(z_o + self.output_peephole * c)  # sees the new c_t
+        h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_initial_state(self, batch_size=None):
+        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in range(2)]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "peephole_initializer": keras.initializers.serialize(self.peephole_initializer),
+            "unit_forget_bias": self.unit_forget_bias,
+        }

@@ -1,0 +1,96 @@
+"""The TF1 cells, run as the TF1 programs ran them: the oracle for the book's cells.
+
+TensorFlow 2.21 still ships ``tf.compat.v1.nn.dynamic_rnn``; the TF1 cells
+themselves (``LSTMCell``, ``BasicLSTMCell``, ``GRUCell``) now live in the
+``tf-keras`` package. `run_cell` builds them in a private ``tf.Graph`` and
+runs them in a ``tf.compat.v1.Session``, so they sit beside Keras 3 in one
+process. The mapping functions translate Keras weights into TF1's layout
+(chapter 2, "From the TF1 program to Keras 3"; chapter 3, "BasicLSTMCell").
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def _legacy_cells():
+    try:
+        from tf_keras.src.layers.rnn import legacy_cells
+    except ImportError as exc:
+        raise ImportError(
+            "The TF1 cells come from the tf-keras package: pip install 'tf-keras>=2.21,<2.22' "
+            "(it is in the book's requirements.txt)."
+        ) from exc
+    return legacy_cells
+
+
+def make_cell(name, num_units, **options):
+    """Create the TF1 cell `name` ("LSTMCell", "BasicLSTMCell", "GRUCell") with `options`."""
+    cells = _legacy_cells()
+    known = ("LSTMCell", "BasicLSTMCell", "GRUCell")
+    if name not in known:
+        raise ValueError(f"Unknown TF1 cell {name!r}; choose one of {', '.join(known)}.")
+    return getattr(cells, name)(num_units, **options)
+
+
+def run_cell(cell_name, num_units, inputs, weights, **options):
+    """Run a TF1 cell over `inputs` (batch, time, features) with ``dynamic_rnn``.
+
+    `weights` maps each of the cell's variable names (``kernel``, ``bias``,
+    and for peepholes ``w_i_diag``, ``w_f_diag``, ``w_o_diag``) to its value;
+    every variable must be given. Returns the outputs at every step and the
+    final state as NumPy arrays (for LSTM cells a ``(c, h)`` pair).
+    """
+    inputs = np.asarray(inputs, dtype=np.float32)
+    graph = tf.Graph()
+    with graph.as_default():
+        placeholder = tf.compat.v1.placeholder(tf.float32, [None, *inputs.shape[1:]])
+        cell = make_cell(cell_name, num_units, **options)
+        outputs, state = tf.compat.v1.nn.dynamic_rnn(cell, placeholder, dtype=tf.float32)
+        variables = {v.name.split("/")[-1].split(":")[0]: v for v in cell.weights}
+        if set(variables) != set(weights):
+            raise ValueError(
+                f"{cell_name} has the variables {sorted(variables)}, but weights were given for "
+                f"{sorted(weights)}."
+            )
+        with tf.compat.v1.Session(graph=graph) as session:
+            for name, variable in variables.items():
+                variable.load(np.asarray(weights[name], dtype=np.float32), session)
+            return session.run((outputs, state), {placeholder: inputs})
+
+
+def _reorder_gates(array, order):
+    """Rearrange the gate blocks along the last axis: `order` lists source block indices."""
+    blocks = np.split(np.asarray(array), len(order), axis=-1)
+    return np.concatenate([blocks[i] for i in order], axis=-1)
+
+
+# Keras orders an LSTM's blocks i, f, c, o; TF1 orders them i, j (= c), f, o.
+_KERAS_TO_TF1_LSTM = (0, 2, 1, 3)
+
+
+def lstm_weights_to_tf1(kernel, recurrent_kernel, bias, forget_bias=1.0):
+    """Keras ``LSTMCell`` weights as TF1 ``LSTMCell`` / ``BasicLSTMCell`` variables.
+
+    TF1 runs one kernel over the concatenation [x, h], orders the blocks
+    i, j, f, o, and adds `forget_bias` to the forget gate at run time, so its
+    stored forget bias is Keras's minus `forget_bias`.
+    """
+    num_units = recurrent_kernel.shape[0]
+    keras_bias = np.asarray(bias, dtype=np.float64).copy()
+    keras_bias[num_units : 2 * num_units] -= forget_bias
+    return {
+        "kernel": _reorder_gates(np.concatenate([kernel, recurrent_kernel], axis=0), _KERAS_TO_TF1_LSTM),
+        "bias": _reorder_gates(keras_bias, _KERAS_TO_TF1_LSTM),
+    }
+
+
+def peephole_lstm_weights_to_tf1(
+    kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole, forget_bias=1.0
+):
+    """`rnnbook.cells.PeepholeLSTMCell` weights as TF1 ``LSTMCell(use_peepholes=True)`` variables."""
+    return {
+        **lstm_weights_to_tf1(kernel, recurrent_kernel, bias, forget_bias),
+        "w_i_diag": input_peephole,
+        "w_f_diag": forget_peephole,
+        "w_o_diag": output_peephole,
+    }
