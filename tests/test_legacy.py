@@ -43,3 +43,23 @@ def test_weights_must_name_every_variable():
 def test_unknown_cell_name():
     with pytest.raises(ValueError, match="Unknown TF1 cell 'PeepholeCell'"):
         legacy.make_cell("PeepholeCell", 3)
+
+
+def test_keras_gru_equals_tf1_gru_cell_with_mapped_weights():
+    inputs = np.random.default_rng(2).uniform(0, 1, (8, 28, 28)).astype(np.float32)
+    layer = keras.layers.GRU(10, return_sequences=True, return_state=True, reset_after=False)
+    layer(inputs)
+    weights = random_weights(layer, seed=7)
+    outputs, h = (np.asarray(t) for t in layer(inputs))
+
+    tf1_outputs, tf1_h = legacy.run_cell("GRUCell", 10, inputs, legacy.gru_weights_to_tf1(*weights))
+
+    assert np.abs(outputs - tf1_outputs).max() < 1e-5
+    assert np.abs(h - tf1_h).max() < 1e-5
+
+
+def test_gru_mapping_needs_reset_before():
+    layer = keras.layers.GRU(4)  # reset_after=True: two biases
+    layer.build((None, 28, 28))
+    with pytest.raises(ValueError, match="map a GRU with reset_after=False"):
+        legacy.gru_weights_to_tf1(*layer.get_weights())

@@ -40,3 +40,32 @@ def test_lstm_rejects_mismatched_weights():
     rng = np.random.default_rng(3)
     with pytest.raises(ValueError, match=r"kernel has shape \(28, 20\), expected \(3, 20\)"):
         reference.lstm(rng.normal(size=(4, 6, 3)), rng.normal(size=(28, 20)), rng.normal(size=(5, 20)), np.zeros(20))
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_matches_keras(reset_after):
+    inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
+    layer = keras.layers.GRU(16, return_sequences=True, return_state=True, reset_after=reset_after)
+    layer(inputs)  # creates the weights
+    kernel, recurrent_kernel, bias = random_weights(layer, seed=2)
+    outputs, h = (np.asarray(t) for t in layer(inputs))
+
+    expected_outputs, expected_h = reference.gru(inputs, kernel, recurrent_kernel, bias, reset_after=reset_after)
+
+    assert np.abs(outputs - expected_outputs).max() < 1e-5
+    assert np.abs(h - expected_h).max() < 1e-5
+
+
+def test_gru_conventions_differ():
+    rng = np.random.default_rng(3)
+    inputs = rng.uniform(size=(4, 28, 28))
+    kernel, recurrent_kernel, bias = rng.normal(size=(28, 30)), rng.normal(size=(10, 30)), rng.normal(size=30)
+    before = reference.gru(inputs, kernel, recurrent_kernel, bias, reset_after=False)[1]
+    after = reference.gru(inputs, kernel, recurrent_kernel, np.stack([bias, np.zeros(30)]), reset_after=True)[1]
+    assert np.abs(before - after).max() > 1e-2
+
+
+def test_gru_rejects_the_other_conventions_bias():
+    rng = np.random.default_rng(4)
+    with pytest.raises(ValueError, match=r"bias has shape \(30,\), expected \(2, 30\) for reset_after=True"):
+        reference.gru(rng.normal(size=(2, 3, 28)), rng.normal(size=(28, 30)), rng.normal(size=(10, 30)), np.zeros(30))

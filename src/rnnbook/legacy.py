@@ -36,7 +36,8 @@ def run_cell(cell_name, num_units, inputs, weights, **options):
     """Run a TF1 cell over `inputs` (batch, time, features) with ``dynamic_rnn``.
 
     `weights` maps each of the cell's variable names (``kernel``, ``bias``,
-    and for peepholes ``w_i_diag``, ``w_f_diag``, ``w_o_diag``) to its value;
+    for peepholes ``w_i_diag``, ``w_f_diag``, ``w_o_diag``; for the GRU
+    ``gates/kernel``, ``gates/bias``, ``candidate/kernel``, ``candidate/bias``) to its value;
     every variable must be given. Returns the outputs at every step and the
     final state as NumPy arrays (for LSTM cells a ``(c, h)`` pair).
     """
@@ -46,7 +47,8 @@ def run_cell(cell_name, num_units, inputs, weights, **options):
         placeholder = tf.compat.v1.placeholder(tf.float32, [None, *inputs.shape[1:]])
         cell = make_cell(cell_name, num_units, **options)
         outputs, state = tf.compat.v1.nn.dynamic_rnn(cell, placeholder, dtype=tf.float32)
-        variables = {v.name.split("/")[-1].split(":")[0]: v for v in cell.weights}
+        # Names below the cell's scope: "rnn/gru_cell/gates/kernel:0" is "gates/kernel".
+        variables = {"/".join(v.name.split(":")[0].split("/")[2:]): v for v in cell.weights}
         if set(variables) != set(weights):
             raise ValueError(
                 f"{cell_name} has the variables {sorted(variables)}, but weights were given for "
@@ -93,4 +95,30 @@ def peephole_lstm_weights_to_tf1(
         "w_i_diag": input_peephole,
         "w_f_diag": forget_peephole,
         "w_o_diag": output_peephole,
+    }
+
+
+# Keras orders the GRU's blocks z, r, h; TF1's gate kernel holds r, u (= z).
+_KERAS_TO_TF1_GRU_GATES = (1, 0)
+
+
+def gru_weights_to_tf1(kernel, recurrent_kernel, bias):
+    """Keras ``GRUCell(reset_after=False)`` weights as TF1 ``GRUCell`` variables.
+
+    TF1 keeps two kernels over the concatenation of the input and the state:
+    one for the gates r and u, one for the candidate (which sees r * h).
+    """
+    num_units = recurrent_kernel.shape[0]
+    if np.shape(bias) != (3 * num_units,):
+        raise ValueError(
+            f"TF1's GRUCell applies the reset gate before the multiply: map a GRU with "
+            f"reset_after=False (bias of shape ({3 * num_units},)), got bias of shape {np.shape(bias)}."
+        )
+    stacked = np.concatenate([kernel, recurrent_kernel], axis=0)
+    gates = slice(0, 2 * num_units)
+    return {
+        "gates/kernel": _reorder_gates(stacked[:, gates], _KERAS_TO_TF1_GRU_GATES),
+        "gates/bias": _reorder_gates(np.asarray(bias)[gates], _KERAS_TO_TF1_GRU_GATES),
+        "candidate/kernel": stacked[:, 2 * num_units :],
+        "candidate/bias": np.asarray(bias)[2 * num_units :],
     }

@@ -87,6 +87,51 @@ def peephole_lstm(inputs, kernel, recurrent_kernel, bias, input_peephole, forget
         outputs.append(h)
     return np.stack(outputs, axis=1), h, c
 
+
+def gru_step(x, h, kernel, recurrent_kernel, bias, reset_after=True):
+    """One GRU time step in Keras's layout (blocks z, r, h): return the new h (chapter 5).
+
+    `reset_after` chooses where the reset gate r acts. False: on h before the
+    recurrent matrix multiply, as in Cho et al. (2014) and TF1's ``GRUCell``;
+    `bias` is (3 * units,). True (Keras's default, cuDNN's): on the result of
+    the multiply; `bias` is (2, 3 * units), an input bias and a recurrent bias.
+    """
+    units = h.shape[-1]
+    input_bias, recurrent_bias = (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
+    x_z, x_r, x_h = np.split(x @ kernel + input_bias, 3, axis=-1)
+    u_z, u_r = recurrent_kernel[:, :units], recurrent_kernel[:, units : 2 * units]
+    u_h, b_h = recurrent_kernel[:, 2 * units :], recurrent_bias[2 * units :]
+    z = sigmoid(x_z + h @ u_z + recurrent_bias[:units])  # update gate: how much of h to keep
+    r = sigmoid(x_r + h @ u_r + recurrent_bias[units : 2 * units])  # reset gate
+    if reset_after:
+        candidate = np.tanh(x_h + r * (h @ u_h + b_h))
+    else:
+        candidate = np.tanh(x_h + (r * h) @ u_h)
+    return z * h + (1 - z) * candidate
+
+
+def gru(inputs, kernel, recurrent_kernel, bias, reset_after=True):
+    """Run `gru_step` over a batch of sequences from a zero state.
+
+    Returns the hidden state at every step (batch, time steps, units) and the
+    final h.
+    """
+    inputs = np.asarray(inputs, dtype=np.float64)
+    units = recurrent_kernel.shape[0]
+    expected_bias = (2, 3 * units) if reset_after else (3 * units,)
+    if np.shape(bias) != expected_bias:
+        raise ValueError(
+            f"bias has shape {np.shape(bias)}, expected {expected_bias} for reset_after={reset_after}."
+        )
+    input_bias = bias[0] if reset_after else bias
+    check_weights(inputs, kernel, recurrent_kernel, input_bias, num_blocks=3)
+    h = np.zeros((inputs.shape[0], units))
+    outputs = []
+    for x in np.swapaxes(inputs, 0, 1):
+        h = gru_step(x, h, kernel, recurrent_kernel, bias, reset_after)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h
+
 def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
     """Check the shapes of a cell's weights against its inputs; return `units`.
 
