@@ -43,6 +43,7 @@ def test_single_lstm_rejects_bad_width(num_units):
     [
         ("lstm", 150, 3, 4 * (28 + 150 + 1) * 150 + 2 * 4 * (150 + 150 + 1) * 150 + 1_510),
         ("lstm", 150, 1, 4 * (28 + 150 + 1) * 150 + 1_510),
+        ("peephole_lstm", 100, 1, 4 * (28 + 100 + 1) * 100 + 3 * 100 + 1_010),
         # Keras's GRU defaults to reset_after=True: two bias vectors per block.
         ("gru", 100, 1, 3 * (28 + 100 + 2) * 100 + 1_010),
         ("simple_rnn", 100, 1, (28 + 100 + 1) * 100 + 1_010),
@@ -58,7 +59,7 @@ def test_stack_parameter_counts(kind, num_units, num_layers, expected):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(kind="lstn", num_units=10), "Unknown kind of layer 'lstn'; choose one of lstm, gru"),
+        (dict(kind="lstn", num_units=10), "Unknown kind of layer 'lstn'; choose one of lstm, peephole_lstm, gru"),
         (dict(kind="lstm", num_units=0), "must be positive, got num_units=0"),
         (dict(kind="lstm", num_units=10, num_layers=0), "num_layers=0"),
     ],
@@ -76,6 +77,19 @@ def test_hidden_states_show_every_layer_at_every_step():
     assert bottom.shape == top.shape == (3, 28, 6)
     # The copy carries the trained weights: its last step is what the classifier reads.
     reader = keras.Model(model.inputs[0], model.get_layer("lstm_2").output)
+    np.testing.assert_allclose(top[:, -1], np.asarray(reader(rows)), atol=1e-6)
+
+
+def test_stack_passes_layer_options():
+    model = models.stack("gru", 100, reset_after=False)
+    assert model.count_params() == 3 * (28 + 100 + 1) * 100 + 1_010
+
+
+def test_hidden_states_of_a_peephole_stack():
+    model = models.stack("peephole_lstm", 5, num_layers=2)
+    rows = np.random.default_rng(1).uniform(size=(2, 28, 28)).astype(np.float32)
+    top = np.asarray(models.hidden_states(model)(rows)[-1])
+    reader = keras.Model(model.inputs[0], model.get_layer("peephole_lstm_2").output)
     np.testing.assert_allclose(top[:, -1], np.asarray(reader(rows)), atol=1e-6)
 
 

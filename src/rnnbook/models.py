@@ -8,7 +8,7 @@ they teach.
 
 import keras
 
-from rnnbook import data
+from rnnbook import cells, data
 
 # The layers run with `unroll=True`: for 28 steps, Keras then builds one
 # straight-line graph instead of a `tf.while_loop`, which trains faster on
@@ -45,21 +45,28 @@ def single_lstm(num_units, output_activation=None, name="single_lstm"):
     )
 
 
+def peephole_lstm(units, **options):
+    """A recurrent layer of `rnnbook.cells.PeepholeLSTMCell` (chapter 4)."""
+    return keras.layers.RNN(cells.PeepholeLSTMCell(units), **options)
+
+
 RECURRENT_LAYERS = {
     "lstm": keras.layers.LSTM,
+    "peephole_lstm": peephole_lstm,
     "gru": keras.layers.GRU,
     "simple_rnn": keras.layers.SimpleRNN,
 }
 
 
-def stack(kind, num_units, num_layers=1, name=None):
+def stack(kind, num_units, num_layers=1, name=None, **layer_options):
     """`num_layers` recurrent layers of `num_units` each, then a dense layer of logits.
 
     Every layer but the last returns its whole sequence of hidden states,
     which is the next layer's input; the last returns only its final state
     (chapter 3, "What stacking means"). `kind` is a key of `RECURRENT_LAYERS`.
     The dense layer has Keras's default initial values, as ``tf.layers.dense``
-    had in the TF1 programs.
+    had in the TF1 programs. `layer_options` go to every recurrent layer
+    (for example ``reset_after=False`` for a GRU).
     """
     if kind not in RECURRENT_LAYERS:
         raise ValueError(f"Unknown kind of layer {kind!r}; choose one of {', '.join(RECURRENT_LAYERS)}.")
@@ -69,7 +76,13 @@ def stack(kind, num_units, num_layers=1, name=None):
         )
     layer = RECURRENT_LAYERS[kind]
     recurrent = [
-        layer(num_units, return_sequences=depth < num_layers - 1, unroll=UNROLL, name=f"{kind}_{depth + 1}")
+        layer(
+            num_units,
+            return_sequences=depth < num_layers - 1,
+            unroll=UNROLL,
+            name=f"{kind}_{depth + 1}",
+            **layer_options,
+        )
         for depth in range(num_layers)
     ]
     return keras.Sequential(
