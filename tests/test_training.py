@@ -35,6 +35,20 @@ def test_fit_returns_history_timing_and_test_accuracy(tiny_splits):
     assert summary["images_per_second"] == pytest.approx(40 / run.seconds_per_epoch)
 
 
+def test_train_is_reproducible_with_the_same_seed(tiny_splits):
+    def run(seed):
+        return training.train(
+            lambda: models.stack("lstm", 4), tiny_splits, epochs=2, batch_size=16, peak_learning_rate=3e-3, seed=seed
+        )
+
+    first, second, other = run(0), run(0), run(1)
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_array_equal(first.history[columns], second.history[columns])
+    assert not np.array_equal(first.history["loss"], other.history["loss"])
+    # The learning rate has decayed along the cosine to 0 by the last step.
+    assert float(first.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_fit_needs_a_compiled_model(tiny_splits):
     with pytest.raises(ValueError, match="is not compiled"):
         training.fit(models.single_lstm(4), tiny_splits, epochs=1, batch_size=16)
@@ -52,11 +66,10 @@ def test_results_go_to_the_book_top(tmp_path, monkeypatch):
     profile = config.get_profile("smoke")
     path = training.save_results("02_single_lstm", [{"model": "m", "test_accuracy": 0.5}], profile)
     assert path == tmp_path / "results" / "smoke" / "02_single_lstm.json"
-    assert json.loads(path.read_text()) == {
-        "chapter": "02_single_lstm",
-        "profile": "smoke",
-        "runs": [{"model": "m", "test_accuracy": 0.5}],
-    }
+    expected = {"chapter": "02_single_lstm", "profile": "smoke", "runs": [{"model": "m", "test_accuracy": 0.5}]}
+    assert json.loads(path.read_text()) == expected
+    assert training.read_results("02_single_lstm", profile) == expected
+    assert training.read_results("02_single_lstm", config.get_profile("full")) is None
 
 
 def test_results_outside_a_book_go_to_the_working_directory(tmp_path, monkeypatch):

@@ -76,6 +76,25 @@ def steps_per_epoch(num_examples, batch_size):
     return math.ceil(num_examples / batch_size)
 
 
+def train(build, splits, *, epochs, batch_size, peak_learning_rate, seed):
+    """Seed, build, compile and `fit` a model with the book's recipe (chapter 2).
+
+    `build` is called with no arguments after ``keras.utils.set_random_seed(seed)``,
+    so the same seed gives the same initial weights and the same batches. The
+    recipe: cross-entropy on logits, Adam with a learning rate that decays from
+    `peak_learning_rate` to 0 along a half cosine over all `epochs`.
+    """
+    keras.utils.set_random_seed(seed)
+    model = build()
+    decay_steps = epochs * steps_per_epoch(len(splits.x_train), batch_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_learning_rate, decay_steps)),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return fit(model, splits, epochs=epochs, batch_size=batch_size)
+
+
 def fit(model, splits, *, epochs, batch_size):
     """Train a compiled `model` on `splits` and evaluate it on the test split.
 
@@ -130,3 +149,15 @@ def save_results(chapter, summaries, profile=None):
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
 
+
+
+def read_results(chapter, profile=None):
+    """Return what `save_results` wrote for `chapter`, or None if that chapter has not run yet.
+
+    Chapters that compare with an earlier chapter's runs use it, and say in
+    their tables which results are missing instead of failing.
+    """
+    path = results_dir(profile) / f"{chapter}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
