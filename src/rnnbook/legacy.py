@@ -8,6 +8,9 @@ process. The mapping functions translate Keras weights into TF1's layout
 (chapter 2, "From the TF1 program to Keras 3"; chapter 3, "BasicLSTMCell").
 """
 
+import contextlib
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -43,7 +46,7 @@ def run_cell(cell_name, num_units, inputs, weights, **options):
     """
     inputs = np.asarray(inputs, dtype=np.float32)
     graph = tf.Graph()
-    with graph.as_default():
+    with graph.as_default(), _without_deprecation_notices():
         placeholder = tf.compat.v1.placeholder(tf.float32, [None, *inputs.shape[1:]])
         cell = make_cell(cell_name, num_units, **options)
         outputs, state = tf.compat.v1.nn.dynamic_rnn(cell, placeholder, dtype=tf.float32)
@@ -58,6 +61,20 @@ def run_cell(cell_name, num_units, inputs, weights, **options):
             for name, variable in variables.items():
                 variable.load(np.asarray(weights[name], dtype=np.float32), session)
             return session.run((outputs, state), {placeholder: inputs})
+
+
+@contextlib.contextmanager
+def _without_deprecation_notices():
+    """Silence TF1's notices that its APIs are deprecated: using them is the point here."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is deprecated", category=UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def _reorder_gates(array, order):
