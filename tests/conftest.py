@@ -7,6 +7,7 @@ variables set here at import time reach the chapters too.
 import os
 import pathlib
 
+import numpy as np
 import pytest
 
 os.environ["RNNBOOK_PROFILE"] = "smoke"
@@ -21,3 +22,25 @@ def mnist_folder():
     if not folder:
         pytest.skip("RNNBOOK_MNIST is not set: these tests need the original MNIST files")
     return pathlib.Path(folder)
+
+
+@pytest.fixture
+def run_with_random_weights():
+    """Return ``run(layer, inputs, seed)``: random weights for `layer`, then its outputs.
+
+    The weights are big enough (N(0, 0.5)) to saturate some gates, so an
+    equivalence check exercises the whole range of the nonlinearities.
+    Returns the weights and the layer's outputs as NumPy arrays.
+    """
+
+    def run(layer, inputs, seed):
+        layer(inputs)  # creates the weights
+        rng = np.random.default_rng(seed)
+        weights = [rng.normal(0.0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()]
+        layer.set_weights(weights)
+        outputs = layer(inputs)
+        if isinstance(outputs, (list, tuple)):
+            return weights, tuple(np.asarray(t) for t in outputs)
+        return weights, np.asarray(outputs)
+
+    return run

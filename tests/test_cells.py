@@ -4,21 +4,17 @@ import pytest
 
 from rnnbook import cells, legacy, reference
 
-from test_reference import random_weights
 
-
-@pytest.fixture(scope="module")
-def peephole_run():
+@pytest.fixture
+def peephole_run(run_with_random_weights):
     """A peephole layer with random weights, its outputs and final states on a 28-step batch."""
     inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
     layer = keras.layers.RNN(cells.PeepholeLSTMCell(12), return_sequences=True, return_state=True)
-    layer(inputs)  # creates the weights
-    weights = random_weights(layer, seed=6)
-    outputs, h, c = (np.asarray(t) for t in layer(inputs))
+    weights, (outputs, h, c) = run_with_random_weights(layer, inputs, seed=6)
     return inputs, weights, outputs, h, c
 
 
-def test_weights_have_the_lstm_layout_and_peephole_names(peephole_run):
+def test_weights_have_the_lstm_layout_and_peephole_names():
     layer = keras.layers.RNN(cells.PeepholeLSTMCell(12))
     layer.build((None, 28, 28))
     shapes = {w.path.split("/")[-1]: tuple(w.shape) for w in layer.weights}

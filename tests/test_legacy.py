@@ -4,16 +4,12 @@ import pytest
 
 from rnnbook import legacy
 
-from test_reference import random_weights
-
 
 @pytest.mark.parametrize("cell_name", ["LSTMCell", "BasicLSTMCell"])
-def test_keras_lstm_equals_tf1_cell_with_mapped_weights(cell_name):
+def test_keras_lstm_equals_tf1_cell_with_mapped_weights(cell_name, run_with_random_weights):
     inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
     layer = keras.layers.LSTM(12, return_sequences=True, return_state=True)
-    layer(inputs)  # creates the weights
-    kernel, recurrent_kernel, bias = random_weights(layer, seed=4)
-    outputs, h, c = (np.asarray(t) for t in layer(inputs))
+    (kernel, recurrent_kernel, bias), (outputs, h, c) = run_with_random_weights(layer, inputs, seed=4)
 
     tf1_outputs, (tf1_c, tf1_h) = legacy.run_cell(
         cell_name, 12, inputs, legacy.lstm_weights_to_tf1(kernel, recurrent_kernel, bias)
@@ -24,12 +20,10 @@ def test_keras_lstm_equals_tf1_cell_with_mapped_weights(cell_name):
     assert np.abs(c - tf1_c).max() < 1e-5
 
 
-def test_forget_bias_is_part_of_the_mapping():
+def test_forget_bias_is_part_of_the_mapping(run_with_random_weights):
     inputs = np.random.default_rng(1).uniform(0, 1, (4, 28, 28)).astype(np.float32)
     layer = keras.layers.LSTM(6, return_sequences=True)
-    layer(inputs)
-    weights = random_weights(layer, seed=5)
-    outputs = np.asarray(layer(inputs))
+    weights, outputs = run_with_random_weights(layer, inputs, seed=5)
     # Mapping as if TF1 added no forget bias leaves the forget gates 1.0 too open.
     unshifted, _ = legacy.run_cell("LSTMCell", 6, inputs, legacy.lstm_weights_to_tf1(*weights, forget_bias=0.0))
     assert np.abs(outputs - unshifted).max() > 1e-2
@@ -45,12 +39,10 @@ def test_unknown_cell_name():
         legacy.make_cell("PeepholeCell", 3)
 
 
-def test_keras_gru_equals_tf1_gru_cell_with_mapped_weights():
+def test_keras_gru_equals_tf1_gru_cell_with_mapped_weights(run_with_random_weights):
     inputs = np.random.default_rng(2).uniform(0, 1, (8, 28, 28)).astype(np.float32)
     layer = keras.layers.GRU(10, return_sequences=True, return_state=True, reset_after=False)
-    layer(inputs)
-    weights = random_weights(layer, seed=7)
-    outputs, h = (np.asarray(t) for t in layer(inputs))
+    weights, (outputs, h) = run_with_random_weights(layer, inputs, seed=7)
 
     tf1_outputs, tf1_h = legacy.run_cell("GRUCell", 10, inputs, legacy.gru_weights_to_tf1(*weights))
 

@@ -5,21 +5,11 @@ import pytest
 from rnnbook import reference
 
 
-def random_weights(layer, seed):
-    """Give `layer` random weights big enough to saturate some gates."""
-    rng = np.random.default_rng(seed)
-    weights = [rng.normal(0.0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()]
-    layer.set_weights(weights)
-    return weights
-
-
 @pytest.mark.parametrize("unroll", [False, True])
-def test_lstm_matches_keras(unroll):
+def test_lstm_matches_keras(unroll, run_with_random_weights):
     inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
     layer = keras.layers.LSTM(16, return_sequences=True, return_state=True, unroll=unroll)
-    layer(inputs)  # creates the weights
-    kernel, recurrent_kernel, bias = random_weights(layer, seed=1)
-    outputs, h, c = (np.asarray(t) for t in layer(inputs))
+    (kernel, recurrent_kernel, bias), (outputs, h, c) = run_with_random_weights(layer, inputs, seed=1)
 
     expected_outputs, expected_h, expected_c = reference.lstm(inputs, kernel, recurrent_kernel, bias)
 
@@ -43,12 +33,10 @@ def test_lstm_rejects_mismatched_weights():
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gru_matches_keras(reset_after):
+def test_gru_matches_keras(reset_after, run_with_random_weights):
     inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
     layer = keras.layers.GRU(16, return_sequences=True, return_state=True, reset_after=reset_after)
-    layer(inputs)  # creates the weights
-    kernel, recurrent_kernel, bias = random_weights(layer, seed=2)
-    outputs, h = (np.asarray(t) for t in layer(inputs))
+    (kernel, recurrent_kernel, bias), (outputs, h) = run_with_random_weights(layer, inputs, seed=2)
 
     expected_outputs, expected_h = reference.gru(inputs, kernel, recurrent_kernel, bias, reset_after=reset_after)
 
