@@ -63,6 +63,14 @@ def ink_per_row(images, labels=None):
     return fig
 
 
+_METRIC_LABELS = {
+    "loss": "training loss (cross-entropy, nats)",
+    "accuracy": "training accuracy",
+    "val_loss": "validation loss (cross-entropy, nats)",
+    "val_accuracy": "validation accuracy",
+}
+
+
 def learning_curves(histories, metrics=("loss", "val_accuracy")):
     """Plot per-epoch `metrics` of several runs, one panel per metric, one line per run.
 
@@ -79,14 +87,6 @@ def learning_curves(histories, metrics=("loss", "val_accuracy")):
     np.atleast_1d(axes)[0].legend(fontsize="small")
     fig.tight_layout()
     return fig
-
-
-_METRIC_LABELS = {
-    "loss": "training loss (cross-entropy, nats)",
-    "accuracy": "training accuracy",
-    "val_loss": "validation loss (cross-entropy, nats)",
-    "val_accuracy": "validation accuracy",
-}
 
 
 def confusion_matrix(labels, predictions, num_classes=10):

@@ -140,10 +140,14 @@ def results_dir(profile=None):
     return top / "results" / profile.name
 
 
+def _results_path(chapter, profile):
+    return results_dir(profile) / f"{chapter}.json"
+
+
 def save_results(chapter, summaries, profile=None):
     """Write a chapter's run summaries to ``results/<profile>/<chapter>.json``."""
     profile = profile or config.get_profile()
-    path = results_dir(profile) / f"{chapter}.json"
+    path = _results_path(chapter, profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"chapter": chapter, "profile": profile.name, "runs": list(summaries)}
     path.write_text(json.dumps(record, indent=2) + "\n")
@@ -157,7 +161,7 @@ def read_results(chapter, profile=None):
     Chapters that compare with an earlier chapter's runs use it, and say in
     their tables which results are missing instead of failing.
     """
-    path = results_dir(profile) / f"{chapter}.json"
+    path = _results_path(chapter, profile)
     if not path.is_file():
         return None
     return json.loads(path.read_text())
