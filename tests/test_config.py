@@ -41,8 +41,17 @@ def test_smoke_runs_every_chapter_with_the_same_settings_for_one_epoch():
     assert smoke.chapters.keys() == full.chapters.keys()
     for name, settings in full.chapters.items():
         for key, value in settings.items():
-            expected = config.SMOKE_EPOCHS if key == "epochs" else value
+            expected = config.SMOKE_OVERRIDES.get(name, {}).get(key, value)
+            expected = config.SMOKE_EPOCHS if key == "epochs" else expected
             assert smoke.chapters[name][key] == expected, (name, key)
+
+
+def test_smoke_overrides_only_shrink_known_settings():
+    full = config.get_profile("full")
+    for name, overrides in config.SMOKE_OVERRIDES.items():
+        assert overrides.keys() <= full.chapters[name].keys(), name
+        for key, value in overrides.items():
+            assert config.get_profile("smoke").chapters[name][key] == value, (name, key)
 
 
 def test_unknown_chapter_is_a_clear_error():

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnbook import legacy
+from rnnbook import config, legacy
 
 
 @pytest.mark.parametrize("cell_name", ["LSTMCell", "BasicLSTMCell"])
@@ -55,3 +55,43 @@ def test_gru_mapping_needs_reset_before():
     layer.build((None, 28, 28))
     with pytest.raises(ValueError, match="map a GRU with reset_after=False"):
         legacy.gru_weights_to_tf1(*layer.get_weights())
+
+
+def test_next_batch_visits_every_image_once_per_epoch_then_reshuffles():
+    images, labels = np.arange(10 * 784).reshape(10, 28, 28), np.arange(10) % 10
+    dataset = legacy.DataSet(images, labels, one_hot=True, seed=0)
+
+    batches = [dataset.next_batch(4) for _ in range(5)]  # 20 images: two epochs
+
+    first_epoch = np.concatenate([b[1] for b in batches])[:10].argmax(axis=1)
+    assert sorted(first_epoch) == list(range(10))
+    assert batches[0][0].shape == (4, 784) and batches[0][1].shape == (4, 10)
+    second_epoch = np.concatenate([b[1] for b in batches])[10:].argmax(axis=1)
+    assert sorted(second_epoch) == list(range(10)) and list(second_epoch) != list(first_epoch)
+    np.testing.assert_array_equal(batches[0][0][:, 0] // 784, batches[0][1].argmax(axis=1))  # images stay with labels
+
+
+@pytest.mark.parametrize("batch_size", [0, 11])
+def test_next_batch_rejects_impossible_sizes(batch_size):
+    dataset = legacy.DataSet(np.zeros((10, 28, 28)), np.zeros(10, int), one_hot=False, seed=0)
+    with pytest.raises(ValueError, match="batch_size must be between 1 and 10"):
+        dataset.next_batch(batch_size)
+
+
+def test_read_data_sets_gives_the_profiles_splits(mnist_folder):
+    mnist = legacy.read_data_sets(config.get_profile("smoke"), one_hot=True)
+    sizes = config.get_profile("smoke").data
+    assert (mnist.train.num_examples, mnist.validation.num_examples, mnist.test.num_examples) == (
+        sizes.num_train, sizes.num_validation, sizes.num_test)
+    assert mnist.test.images.shape == (sizes.num_test, 784) and mnist.test.labels.shape == (sizes.num_test, 10)
+
+
+@pytest.mark.parametrize("cell_name, num_layers, options", [("BasicLSTMCell", 1, {}), ("LSTMCell", 2, {"use_peepholes": True}), ("GRUCell", 2, {})])
+def test_tf1_training_step_learns_a_fixed_batch(cell_name, num_layers, options):
+    rng = np.random.default_rng(0)
+    images, labels = rng.uniform(size=(20, 28, 28)).astype(np.float32), rng.integers(0, 10, 20)
+    step = legacy.training_step(cell_name, 16, num_layers, learning_rate=1e-2, **options)
+
+    losses = [step(images, labels) for _ in range(60)]
+
+    assert losses[-1] < 0.5 * losses[0]

@@ -26,6 +26,23 @@ def test_lstm_last_output_is_final_hidden_state():
     np.testing.assert_array_equal(outputs[:, -1], h)
 
 
+def test_lstm_gates_rebuild_the_states_of_lstm():
+    rng = np.random.default_rng(5)
+    inputs = rng.uniform(size=(4, 7, 3))
+    kernel, recurrent_kernel, bias = rng.normal(size=(3, 20)), rng.normal(size=(5, 20)), rng.normal(size=20)
+    outputs, _, c = reference.lstm(inputs, kernel, recurrent_kernel, bias)
+
+    gates = reference.lstm_gates(inputs, kernel, recurrent_kernel, bias)
+
+    assert {name: g.shape for name, g in gates.items()} == dict.fromkeys(
+        ("input", "forget", "candidate", "output", "cell"), (4, 7, 5)
+    )
+    np.testing.assert_allclose(gates["output"] * np.tanh(gates["cell"]), outputs, atol=1e-12)
+    np.testing.assert_allclose(gates["cell"][:, -1], c, atol=1e-12)
+    h_1, c_1 = reference.lstm_step(inputs[:, 0], np.zeros((4, 5)), np.zeros((4, 5)), kernel, recurrent_kernel, bias)
+    np.testing.assert_allclose(gates["input"][:, 0] * gates["candidate"][:, 0], c_1, atol=1e-12)  # c_0 = 0
+
+
 def test_lstm_rejects_mismatched_weights():
     rng = np.random.default_rng(3)
     with pytest.raises(ValueError, match=r"kernel has shape \(28, 20\), expected \(3, 20\)"):

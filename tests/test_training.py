@@ -75,3 +75,19 @@ def test_results_go_to_the_book_top(tmp_path, monkeypatch):
 def test_results_outside_a_book_go_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert training.results_dir(config.get_profile("full")) == tmp_path / "results" / "full"
+
+
+def test_accuracy_by_rows_ends_at_the_models_accuracy(tiny_splits):
+    run = training.train(lambda: models.stack("gru", 6, 2), tiny_splits, epochs=1, batch_size=16, peak_learning_rate=1e-2, seed=0)
+
+    curve = training.accuracy_by_rows(run.model, tiny_splits.x_test, tiny_splits.y_test, batch_size=4)
+
+    assert curve.shape == (28,)
+    assert curve[-1] == pytest.approx(run.test_accuracy)
+    assert ((0 <= curve) & (curve <= 1)).all()
+
+
+def test_accuracy_by_rows_needs_a_dense_output_layer():
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.LSTM(4)], name="no_head")
+    with pytest.raises(ValueError, match="must end in a Dense output layer, not LSTM"):
+        training.accuracy_by_rows(model, np.zeros((2, 28, 28)), np.zeros(2))

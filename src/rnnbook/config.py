@@ -52,8 +52,43 @@ CHAPTERS = {
     # layer) and 3 (the stack), read from those entries, so comparisons are fair.
     "04_peepholes": {"seed": 0},
     "05_gru": {"seed": 0},
+    # Chapter 6 trains every one-layer kind with several seeds, with the budget
+    # of chapter 2, to see whether their ranking is larger than seed noise.
+    "06_side_by_side": {
+        "kinds": ("lstm", "peephole_lstm", "gru", "simple_rnn"),
+        "seeds": (0, 1, 2),
+        "num_digits_inside": 3,  # test digits whose gates the chapter shows
+    },
+    # Chapter 7 times training, not accuracy: images per timed pass, rounds,
+    # the models of `rnnbook.bench.MODELS` to time, and the sizes it sweeps.
+    "07_training_speed": {
+        "num_images": 10_000,
+        "rounds": 3,
+        "models": ("lstm 1x100", "lstm 3x150", "peephole_lstm 1x100", "peephole_lstm 3x150", "gru 1x100", "gru 3x150"),
+        "sweep_units": (50, 100, 200, 300, 400),
+        "sweep_layers": (1, 2, 3, 4),
+    },
+    # The appendix runs the TF1 programs with their own budgets; the second
+    # program's peephole and GRU variants run one epoch each.
+    # Chapter 8 trains chapter 3's model under tf.distribute: the mechanics,
+    # not the accuracy, so two epochs; the check compares the first steps.
+    "08_scaling_out": {"num_devices": 2, "epochs": 2, "check_steps": 5, "seed": 0},
+    "appendix_tf1_programs": {"epochs_single": 6, "epochs_stacked": 10, "epochs_variants": 1, "seed": 0},
 }
 SMOKE_EPOCHS = 1
+# What the smoke profile changes besides the epochs: two seeds still give a
+# standard deviation; the speed chapter times two small models briefly.
+SMOKE_OVERRIDES = {
+    "06_side_by_side": {"seeds": (0, 1)},
+    "07_training_speed": {
+        "num_images": 100,
+        "rounds": 1,
+        "models": ("lstm 1x100", "gru 1x100"),
+        "sweep_units": (50, 100),
+        "sweep_layers": (1, 2),
+    },
+    "appendix_tf1_programs": {"epochs_single": 1, "epochs_stacked": 1},
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +112,8 @@ class Profile:
         return f"profile: {self.name}"
 
 
-def _smoke_settings(settings):
-    settings = dict(settings)
+def _smoke_settings(name, settings):
+    settings = {**settings, **SMOKE_OVERRIDES.get(name, {})}
     if "epochs" in settings:
         settings["epochs"] = SMOKE_EPOCHS
     return settings
@@ -89,7 +124,7 @@ PROFILES = {
     "smoke": Profile(
         "smoke",
         types.SimpleNamespace(**DATA["smoke"]),
-        {name: _smoke_settings(s) for name, s in CHAPTERS.items()},
+        {name: _smoke_settings(name, s) for name, s in CHAPTERS.items()},
     ),
 }
 

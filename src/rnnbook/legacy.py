@@ -6,13 +6,18 @@ themselves (``LSTMCell``, ``BasicLSTMCell``, ``GRUCell``) now live in the
 runs them in a ``tf.compat.v1.Session``, so they sit beside Keras 3 in one
 process. The mapping functions translate Keras weights into TF1's layout
 (chapter 2, "From the TF1 program to Keras 3"; chapter 3, "BasicLSTMCell").
+`read_data_sets` stands in for the TF1 tutorials' removed MNIST reader, so
+that the appendix can run the original programs.
 """
 
 import contextlib
+import types
 import warnings
 
 import numpy as np
 import tensorflow as tf
+
+from rnnbook import data
 
 
 def _legacy_cells():
@@ -61,6 +66,41 @@ def run_cell(cell_name, num_units, inputs, weights, **options):
             for name, variable in variables.items():
                 variable.load(np.asarray(weights[name], dtype=np.float32), session)
             return session.run((outputs, state), {placeholder: inputs})
+
+
+def training_step(cell_name, num_units, num_layers=1, learning_rate=1e-3, **options):
+    """The TF1 programs' training graph; returns ``step(images, labels)``, one Adam step.
+
+    `num_layers` cells `cell_name` in a ``MultiRNNCell`` (a single cell
+    without it), ``dynamic_rnn`` over the rows, a dense layer on the top
+    layer's final hidden state, softmax cross-entropy and Adam: the graph of
+    the TF1 programs, built in a private ``tf.Graph`` and run in its own
+    ``tf.compat.v1.Session`` (chapter 7 times it as the baseline). `images`
+    is (batch, 28, 28) float32, `labels` integer class indices.
+    """
+    graph = tf.Graph()
+    with graph.as_default(), _without_deprecation_notices():
+        tf.compat.v1.set_random_seed(0)
+        images = tf.compat.v1.placeholder(tf.float32, [None, 28, 28])
+        labels = tf.compat.v1.placeholder(tf.int64, [None])
+        layers = [make_cell(cell_name, num_units, **options) for _ in range(num_layers)]
+        cell = layers[0] if num_layers == 1 else _legacy_cells().MultiRNNCell(layers)
+        _, state = tf.compat.v1.nn.dynamic_rnn(cell, images, dtype=tf.float32)
+        top = state if num_layers == 1 else state[-1]
+        top = top.h if hasattr(top, "h") else top  # an LSTM's state is a (c, h) pair
+        weights = tf.compat.v1.get_variable("dense/kernel", [num_units, 10])
+        bias = tf.compat.v1.get_variable("dense/bias", [10], initializer=tf.compat.v1.zeros_initializer())
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.matmul(top, weights) + bias)
+        )
+        train = tf.compat.v1.train.AdamOptimizer(learning_rate).minimize(loss)
+        session = tf.compat.v1.Session(graph=graph)
+        session.run(tf.compat.v1.global_variables_initializer())
+
+    def step(batch_images, batch_labels):
+        return session.run((train, loss), {images: batch_images, labels: batch_labels})[1]
+
+    return step
 
 
 @contextlib.contextmanager
@@ -139,3 +179,53 @@ def gru_weights_to_tf1(kernel, recurrent_kernel, bias):
         "candidate/kernel": stacked[:, 2 * num_units :],
         "candidate/bias": np.asarray(bias)[2 * num_units :],
     }
+
+
+class DataSet:
+    """One split as TF1's ``input_data`` gave it: flat images, labels, and ``next_batch``.
+
+    `images` are (n, 784) float32 in [0, 1]; `labels` integer classes, or
+    one-hot rows of 10 with ``one_hot=True``. ``next_batch`` walks through a
+    shuffled order and reshuffles at the end of every epoch, as the original did.
+    """
+
+    def __init__(self, images, labels, one_hot, seed):
+        self.images = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        labels = np.asarray(labels)
+        self.labels = np.eye(data.NUM_CLASSES, dtype=np.float32)[labels] if one_hot else labels
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(self.num_examples)
+        self._position = 0
+
+    @property
+    def num_examples(self):
+        return len(self.images)
+
+    def next_batch(self, batch_size):
+        """The next `batch_size` (images, labels), continuing into a reshuffled epoch when one ends."""
+        if not 0 < batch_size <= self.num_examples:
+            raise ValueError(f"batch_size must be between 1 and {self.num_examples}, got {batch_size}.")
+        if self._position + batch_size > self.num_examples:
+            rest = self._order[self._position :]
+            self._order = self._rng.permutation(self.num_examples)
+            self._position = batch_size - len(rest)
+            chosen = np.concatenate([rest, self._order[: self._position]])
+        else:
+            chosen = self._order[self._position : self._position + batch_size]
+            self._position += batch_size
+        return self.images[chosen], self.labels[chosen]
+
+
+def read_data_sets(profile=None, one_hot=False, seed=0):
+    """The stand-in for ``tensorflow.examples.tutorials.mnist.input_data.read_data_sets``.
+
+    Built on `rnnbook.data.load_sequences`, so the split is the book's (in the
+    full profile 55,000 / 5,000 / 10,000, as the original's). Returns an
+    object with ``train``, ``validation`` and ``test`` `DataSet` attributes.
+    """
+    splits = data.load_sequences(profile)
+    return types.SimpleNamespace(
+        train=DataSet(splits.x_train, splits.y_train, one_hot, seed),
+        validation=DataSet(splits.x_validation, splits.y_validation, one_hot, seed + 1),
+        test=DataSet(splits.x_test, splits.y_test, one_hot, seed + 2),
+    )

@@ -96,8 +96,9 @@ def hidden_states(model):
 
     Built from `model`'s own weights: each recurrent layer is copied with
     ``return_sequences=True`` so that the last one, too, shows all 28 steps.
-    The result is a list with one (batch, time steps, units) array per layer,
-    bottom layer first.
+    Calling it gives one (batch, time steps, units) array per layer, bottom
+    layer first, in a list; for a single recurrent layer Keras returns that
+    one array on its own, not in a list.
     """
     inputs = keras.Input(INPUT_SHAPE, name="rows")
     states, sequence = [], inputs

@@ -261,3 +261,188 @@ def hidden_state_heatmaps(states, image, label=None):
     axes[1].set_ylabel("unit (sorted by when it peaks)")
     fig.colorbar(image_, ax=axes[1:], label="h (from -1 to 1)", fraction=0.025)
     return fig
+
+
+def accuracy_against_cost(table):
+    """Test accuracy against parameters and against training time, one labelled point per run.
+
+    `table` has the columns ``test_accuracy``, ``parameters``,
+    ``training_seconds`` and ``name`` (chapter 6, "Every run in one table").
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.8), sharey=True)
+    for ax, column, label in zip(axes, ("parameters", "training_seconds"), ("parameters", "training time (s)")):
+        ax.scatter(table[column], 100 * table["test_accuracy"], s=18)
+        for _, row in table.iterrows():
+            ax.annotate(row["name"], (row[column], 100 * row["test_accuracy"]), fontsize="x-small",
+                        xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{label}, log scale")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("test accuracy (%)")
+    fig.tight_layout()
+    return fig
+
+
+def seed_bands(histories, metric="val_accuracy"):
+    """Plot `metric` per epoch, the mean over seeds as a line and their range as a band.
+
+    `histories` maps a label to a list of history DataFrames, one per seed.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for label, runs in histories.items():
+        values = np.stack([run[metric].to_numpy() for run in runs])
+        epochs = runs[0]["epoch"].to_numpy()
+        (line,) = ax.plot(epochs, 100 * values.mean(axis=0), marker="o", markersize=3, label=label)
+        ax.fill_between(epochs, 100 * values.min(axis=0), 100 * values.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{_METRIC_LABELS.get(metric, metric)} (%)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def lstm_gate_heatmaps(image, gates, label=None):
+    """Show one digit beside its LSTM's input, forget and output gates and cell state per step.
+
+    `gates` is one digit's slice of `rnnbook.reference.lstm_gates`: (time
+    steps, units) arrays. Units are sorted by their mean forget gate, so
+    that units which keep their memory sit at the top (chapter 6, "Inside
+    the trained LSTM").
+    """
+    panels = (("input", "input gate i", "viridis", 0, 1), ("forget", "forget gate f", "viridis", 0, 1),
+              ("output", "output gate o", "viridis", 0, 1), ("cell", "cell state c", "RdBu_r", -3, 3))
+    order = np.argsort(-gates["forget"].mean(axis=0))
+    fig, axes = plt.subplots(1, 5, figsize=(13.5, 3.2), gridspec_kw={"width_ratios": [0.8, 1, 1, 1, 1]},
+                             layout="constrained")
+    axes[0].imshow(image, cmap="gray_r", interpolation="nearest")
+    axes[0].set_title("the digit" if label is None else f"the digit ({label})")
+    axes[0].set_ylabel("row = time step")
+    for ax, (key, title, cmap, low, high) in zip(axes[1:], panels):
+        shown = ax.imshow(gates[key][:, order].T, aspect="auto", cmap=cmap, vmin=low, vmax=high,
+                          interpolation="nearest", extent=(0.5, gates[key].shape[0] + 0.5, gates[key].shape[1], 0))
+        ax.set_title(title)
+        ax.set_xlabel("time step (row read)")
+        if key in ("output", "cell"):
+            fig.colorbar(shown, ax=ax, fraction=0.05)
+    axes[1].set_ylabel("unit (most remembering first)")
+    return fig
+
+
+def accuracy_by_rows(curves):
+    """Accuracy after reading only the first k rows, one line per model (mean over seeds, range as band).
+
+    `curves` maps a label to an array (seeds, 28) from
+    `rnnbook.training.accuracy_by_rows`.
+    """
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    for label, values in curves.items():
+        values = np.atleast_2d(values)
+        rows = np.arange(1, values.shape[1] + 1)
+        (line,) = ax.plot(rows, 100 * values.mean(axis=0), label=label)
+        ax.fill_between(rows, 100 * values.min(axis=0), 100 * values.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.axhline(10, color="gray", linestyle=":", linewidth=1)
+    ax.annotate("chance", (1, 11), fontsize="small", color="gray")
+    ax.set_xlabel("rows read before answering (k)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xlim(1, 28)
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def gates_per_row(gates, ink):
+    """Each gate's mean activation per row (lines) beside the mean ink per row (bars).
+
+    `gates` is `rnnbook.reference.lstm_gates` over many digits; `ink` the
+    mean pixel value of each row of the same digits (chapter 6).
+    """
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    rows = np.arange(1, len(ink) + 1)
+    bars = ax.twinx()
+    bars.bar(rows, ink, color="0.85", width=0.8)
+    bars.set_ylabel("mean pixel value of the row")
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    for key in ("input", "forget", "output"):
+        ax.plot(rows, gates[key].mean(axis=(0, 2)), marker="o", markersize=3, label=f"{key} gate")
+    ax.set_xlabel("row (time step)")
+    ax.set_ylabel("mean gate activation")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0.5, len(ink) + 0.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def matmul_speed(sizes, gflops, peak):
+    """Matrix-multiply GFLOP/s against the matrix size k, one line per batch size, and the peak.
+
+    `gflops` maps a label (such as "batch 50") to one value per size in `sizes`
+    (chapter 7, "Why recurrent networks are slow on a CPU").
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for label, values in gflops.items():
+        ax.plot(sizes, values, marker="o", label=label)
+    ax.axhline(peak, color="gray", linestyle="--", linewidth=1)
+    ax.annotate(f"peak: 1024 x 1024, {peak:.0f} GFLOP/s", (sizes[0], peak), xytext=(0, -12),
+                textcoords="offset points", fontsize="small", color="gray")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(size) for size in sizes])
+    ax.set_xlabel("k: a chain of (batch, k) x (k, k) multiplies")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_ylim(0, 1.1 * peak)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="center right")
+    fig.tight_layout()
+    return fig
+
+
+def candidate_ratios(table, baseline="tf1"):
+    """Each candidate's median throughput over the baseline's, grouped by model, with the range.
+
+    `table` is `rnnbook.bench.summarize`'s: indexed by (model, candidate),
+    with ``images_per_second``, ``min``, ``max`` and ``vs_<baseline>``.
+    """
+    models_ = list(dict.fromkeys(table.index.get_level_values("model")))
+    candidates = list(dict.fromkeys(table.index.get_level_values("candidate")))
+    fig, ax = plt.subplots(figsize=(10.4, 3.8))
+    width = 0.8 / len(candidates)
+    for position, candidate in enumerate(candidates):
+        rows = table.xs(candidate, level="candidate").reindex(models_)
+        base = table.xs(baseline, level="candidate")["images_per_second"].reindex(models_)
+        ratio = rows[f"vs_{baseline}"]
+        spread = np.stack([ratio - rows["min"] / base, rows["max"] / base - ratio])
+        x = np.arange(len(models_)) + (position - (len(candidates) - 1) / 2) * width
+        ax.bar(x, ratio, width, yerr=spread, capsize=2, label=candidate)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(np.arange(len(models_)), models_)
+    ax.set_ylabel(f"images per second / {baseline}'s")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="small", ncol=len(candidates), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
+    return fig
+
+
+def throughput_sweep(panels):
+    """Measured images per second (points) and a fitted cost model (line), one panel per sweep.
+
+    `panels` is a list of (x label, x values, measured images/s, fitted
+    images/s at a fine grid of x, that grid) tuples (chapter 7, "How the cost grows").
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8))
+    for ax, (label, x, measured, grid, fitted) in zip(np.atleast_1d(axes), panels):
+        ax.plot(x, measured, "o", label="measured (median)")
+        ax.plot(grid, fitted, "-", label="fit: time = a + b x FLOPs")
+        ax.set_xlabel(label)
+        ax.set_ylabel("training images per second")
+        ax.set_xticks(x)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -54,6 +54,25 @@ def lstm(inputs, kernel, recurrent_kernel, bias):
     return np.stack(outputs, axis=1), h, c
 
 
+def lstm_gates(inputs, kernel, recurrent_kernel, bias):
+    """Every gate's activation and the cell state at every step of `lstm` (chapter 6).
+
+    Runs `lstm` for the hidden states, then computes each step's gates from
+    its input and the previous hidden state, all steps at once, and rebuilds
+    the cell state from them. Returns a dict of (batch, time steps, units)
+    arrays: ``input``, ``forget``, ``candidate``, ``output`` and ``cell``;
+    ``output * tanh(cell)`` is the hidden state again, which the tests check.
+    """
+    outputs, _, _ = lstm(inputs, kernel, recurrent_kernel, bias)
+    previous = np.concatenate([np.zeros_like(outputs[:, :1]), outputs[:, :-1]], axis=1)  # h_{t-1}
+    z_i, z_f, z_c, z_o = np.split(np.asarray(inputs, np.float64) @ kernel + previous @ recurrent_kernel + bias, 4, axis=-1)
+    gates = {"input": sigmoid(z_i), "forget": sigmoid(z_f), "candidate": np.tanh(z_c), "output": sigmoid(z_o)}
+    c, cells = np.zeros_like(outputs[:, 0]), []
+    for f, i, candidate in zip(*(np.swapaxes(gates[k], 0, 1) for k in ("forget", "input", "candidate"))):
+        c = f * c + i * candidate
+        cells.append(c)
+    return {**gates, "cell": np.stack(cells, axis=1)}
+
 
 def peephole_lstm_step(x, h, c, kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole):
     """One step of the LSTM with peephole connections (chapter 4).

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from rnnbook import config
+from rnnbook import config, models
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -30,6 +30,19 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+# The figures `Run.summary` reports after a run's labels, in its order.
+SUMMARY_FIELDS = (
+    "model",
+    "parameters",
+    "epochs",
+    "batch_size",
+    "test_accuracy",
+    "training_seconds",
+    "seconds_per_epoch",
+    "images_per_second",
+)
 
 
 @dataclasses.dataclass
@@ -58,17 +71,17 @@ class Run:
 
     def summary(self, **labels):
         """The headline numbers as a flat dict, `labels` first (for tables and JSON)."""
-        return {
-            **labels,
-            "model": self.model.name,
-            "parameters": self.model.count_params(),
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "test_accuracy": self.test_accuracy,
-            "training_seconds": float(self.history["seconds"].sum()),
-            "seconds_per_epoch": self.seconds_per_epoch,
-            "images_per_second": self.images_per_second,
-        }
+        figures = (
+            self.model.name,
+            self.model.count_params(),
+            self.epochs,
+            self.batch_size,
+            self.test_accuracy,
+            float(self.history["seconds"].sum()),
+            self.seconds_per_epoch,
+            self.images_per_second,
+        )
+        return {**labels, **dict(zip(SUMMARY_FIELDS, figures))}
 
 
 def steps_per_epoch(num_examples, batch_size):
@@ -128,6 +141,27 @@ def fit(model, splits, *, epochs, batch_size):
     )
 
 
+def accuracy_by_rows(model, images, labels, batch_size=500):
+    """Accuracy when `model` must answer after reading only the first k rows, for every k.
+
+    No retraining: the top recurrent layer's hidden state after k steps goes
+    through the model's trained output layer, as if the digit ended there
+    (chapter 6, "How many rows does it need?"). Returns an array whose entry
+    k - 1 is the accuracy after k rows; the last entry is the model's accuracy.
+    """
+    classifier = model.layers[-1]
+    if not isinstance(classifier, keras.layers.Dense):
+        raise ValueError(f"Model {model.name!r} must end in a Dense output layer, not {type(classifier).__name__}.")
+    probe = models.hidden_states(model)
+    correct = []
+    for start in range(0, len(images), batch_size):
+        states = probe(images[start : start + batch_size])
+        states = states[-1] if isinstance(states, list) else states  # the top layer: (batch, time steps, units)
+        predictions = np.argmax(np.asarray(classifier(states)), axis=-1)
+        correct.append(predictions == np.asarray(labels[start : start + batch_size])[:, None])
+    return np.concatenate(correct).mean(axis=0)
+
+
 def results_dir(profile=None):
     """``results/<profile>/`` at the top of the book (the folder with ``_toc.yml``).
 
@@ -152,7 +186,6 @@ def save_results(chapter, summaries, profile=None):
     record = {"chapter": chapter, "profile": profile.name, "runs": list(summaries)}
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
-
 
 
 def read_results(chapter, profile=None):

@@ -1,0 +1,260 @@
+"""The training-speed benchmark: every way to train the book's models, timed side by side.
+
+For each model the book trains, each candidate way of training it runs the
+same number of images after a warm-up; the candidates alternate in a fresh
+random order in every round, and the report gives each one's median over
+the rounds and its ratio to the TF1 program's graph timed in the same run.
+The machine's float32 matrix-multiply peak is measured in the same run too,
+so that achieved FLOP/s can be read as a fraction of it (chapter 7).
+
+Run ``python -m rnnbook.bench`` to print the table and write
+``results/full/bench.json``; ``--help`` lists the options.
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import pathlib
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from rnnbook import config, data, fused, legacy, models, training
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """One model to time: the kind of layer, its width and depth, and the batch size."""
+
+    kind: str
+    num_units: int
+    num_layers: int
+    batch_size: int
+
+    @property
+    def name(self):
+        return f"{self.kind} {self.num_layers}x{self.num_units}"
+
+    def flops_per_image(self):
+        """Multiply-adds x 2 of one training step per image: forward, and twice that backward.
+
+        Counts the matrix multiplies only (the input and recurrent kernels at
+        every step, and the output layer), which dominate the work.
+        """
+        blocks = {"lstm": 4, "peephole_lstm": 4, "gru": 3, "simple_rnn": 1}[self.kind]
+        inputs, forward = data.IMAGE_SIZE, 0
+        for _ in range(self.num_layers):
+            forward += data.IMAGE_SIZE * 2 * (inputs + self.num_units) * blocks * self.num_units
+            inputs = self.num_units
+        forward += 2 * self.num_units * data.NUM_CLASSES
+        return 3 * forward
+
+
+# The models the book trains (chapters 2 to 5), with their batch sizes.
+MODELS = tuple(
+    Spec(kind, num_units, num_layers, batch_size)
+    for kind in ("lstm", "peephole_lstm", "gru")
+    for num_units, num_layers, batch_size in ((100, 1, 50), (150, 3, 150))
+)
+
+# Every way to train a model. "keras" is the layer with Keras's defaults;
+# "fused" is rnnbook.fused; "tf1" the TF1 programs' graph.
+CANDIDATES = ("keras", "unroll", "jit", "unroll+jit", "fused", "tf1")
+
+# The book's training path: the standard Keras layers with unroll=True (models.UNROLL).
+BOOK_PATH = "unroll"
+
+# The TF1 cell of each kind, as the second TF1 program names them.
+TF1_CELLS = {"lstm": ("BasicLSTMCell", {}), "peephole_lstm": ("LSTMCell", {"use_peepholes": True}), "gru": ("GRUCell", {})}
+
+
+def keras_model(spec, unroll):
+    """`rnnbook.models.stack` for `spec`, with its recurrent layers' ``unroll`` set to `unroll`."""
+    model = models.stack(spec.kind, spec.num_units, spec.num_layers)
+    config = model.get_config()
+    for layer in config["layers"]:
+        if "unroll" in layer["config"]:
+            layer["config"]["unroll"] = unroll
+    return keras.Sequential.from_config(config)
+
+
+def fused_model(spec):
+    """`spec` built from `rnnbook.fused` layers: the same function as `keras_model`."""
+    if spec.kind not in ("lstm", "peephole_lstm", "gru"):
+        raise ValueError(f"No fused layer for {spec.kind!r}.")
+    recurrent = [
+        fused.ProjectedGRU(spec.num_units, return_sequences=depth < spec.num_layers - 1)
+        if spec.kind == "gru"
+        else fused.FusedLSTM(spec.num_units, peepholes=spec.kind == "peephole_lstm",
+                             return_sequences=depth < spec.num_layers - 1)
+        for depth in range(spec.num_layers)
+    ]
+    return keras.Sequential([keras.Input(models.INPUT_SHAPE), *recurrent, keras.layers.Dense(data.NUM_CLASSES)])
+
+
+def trainer(spec, candidate):
+    """Return ``train(images, labels)``: one pass of training over them with `candidate`."""
+    if candidate == "tf1":
+        cell_name, options = TF1_CELLS[spec.kind]
+        step = legacy.training_step(cell_name, spec.num_units, spec.num_layers, **options)
+
+        def train(images, labels):
+            for start in range(0, len(images), spec.batch_size):
+                step(images[start : start + spec.batch_size], labels[start : start + spec.batch_size])
+
+        return train
+    if candidate not in CANDIDATES:
+        raise ValueError(f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}.")
+    keras.utils.set_random_seed(0)
+    model = fused_model(spec) if candidate == "fused" else keras_model(spec, unroll="unroll" in candidate)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile="jit" in candidate,
+    )
+
+    def train(images, labels):
+        model.fit(images, labels, batch_size=spec.batch_size, epochs=1, shuffle=False, verbose=0)
+
+    return train
+
+
+def matmul_gflops(m, k, repeats=20):
+    """GFLOP/s of float32 (m, k) x (k, k) matrix multiplies on this machine, median of `repeats`.
+
+    Small multiplies run as a chain, each waiting for the one before as a
+    recurrence does, long enough for each timing to span a millisecond or so.
+    """
+    x, w = tf.random.normal((m, k)), tf.random.normal((k, k)) / k**0.5
+    chain = max(1, int(1e7 // (2 * m * k * k)))
+
+    @tf.function
+    def multiply(x, w):
+        for _ in range(chain):
+            x = tf.matmul(x, w)
+        return x
+
+    multiply(x, w).numpy()  # trace and warm up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        multiply(x, w).numpy()
+        seconds.append(time.perf_counter() - start)
+    return 2 * m * k * k * chain / float(np.median(seconds)) / 1e9
+
+
+def matmul_peak():
+    """The float32 matrix-multiply peak of this machine in GFLOP/s: a large square multiply."""
+    return matmul_gflops(1024, 1024)
+
+
+def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
+    """Time every candidate on every spec; one row per (spec, candidate, round).
+
+    Each candidate is built and warmed up (a tenth of `num_images`, at least
+    two batches) before any timing; then in every round the candidates run in
+    a new random order, each on the same `num_images` random images (rounded
+    up to whole batches).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for spec in specs:
+        count = spec.batch_size * math.ceil(num_images / spec.batch_size)
+        images = rng.uniform(0, 1, (count, data.IMAGE_SIZE, data.IMAGE_SIZE)).astype(np.float32)
+        labels = rng.integers(0, data.NUM_CLASSES, count)
+        warm_up = spec.batch_size * max(2, math.ceil(count / spec.batch_size / 10))
+        trainers = {}
+        for candidate in candidates:
+            trainers[candidate] = trainer(spec, candidate)
+            trainers[candidate](images[:warm_up], labels[:warm_up])
+        for round_ in range(rounds):
+            for candidate in rng.permutation(list(candidates)):
+                start = time.perf_counter()
+                trainers[candidate](images, labels)
+                seconds = time.perf_counter() - start
+                rows.append({"model": spec.name, "batch_size": spec.batch_size, "candidate": str(candidate),
+                             "round": round_, "images": count, "seconds": seconds,
+                             "images_per_second": count / seconds})
+        del trainers
+        keras.backend.clear_session()
+    return pd.DataFrame(rows)
+
+
+def summarize(timings, specs, peak_gflops=None, baseline="tf1"):
+    """Medians of `measure`'s rows per model and candidate, with ratios and FLOP/s.
+
+    Ratios are medians over those of the baseline in the same run; with
+    `peak_gflops`, ``peak_fraction`` is the achieved FLOP/s over that peak.
+    """
+    table = timings.groupby(["model", "candidate"], sort=False)["images_per_second"].agg(["median", "min", "max"])
+    table.columns = ["images_per_second", "min", "max"]
+    if baseline in table.index.get_level_values("candidate"):
+        base = table.xs(baseline, level="candidate")["images_per_second"]
+        table[f"vs_{baseline}"] = table["images_per_second"] / base.reindex(table.index.get_level_values("model")).to_numpy()
+    flops = {spec.name: spec.flops_per_image() for spec in specs}
+    table["gflops"] = table["images_per_second"] * table.index.get_level_values("model").map(flops) / 1e9
+    if peak_gflops:
+        table["peak_fraction"] = table["gflops"] / peak_gflops
+    return table
+
+
+def run(specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0):
+    """Measure the peak, then every candidate; return (summary table, raw timings, peak GFLOP/s)."""
+    peak = matmul_peak()
+    timings = measure(specs, candidates, num_images=num_images, rounds=rounds, seed=seed)
+    return summarize(timings, specs, peak_gflops=peak), timings, peak
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m rnnbook.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=10_000, help="images per timed pass (default 10,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes per candidate (default 3)")
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
+    parser.add_argument("--models", nargs="+", default=[spec.name for spec in MODELS], metavar="MODEL",
+                        help=f"any of: {', '.join(repr(spec.name) for spec in MODELS)}")
+    parser.add_argument("--output", default=None, help="JSON file to write (default results/full/bench.json)")
+    args = parser.parse_args(argv)
+    by_name = {spec.name: spec for spec in MODELS}
+    unknown = [name for name in args.models if name not in by_name]
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; choose from {list(by_name)}")
+    if args.images < 1 or args.rounds < 1:
+        parser.error("--images and --rounds must be positive")
+    specs = [by_name[name] for name in args.models]
+    start = time.perf_counter()
+    table, timings, peak = run(specs, args.candidates, num_images=args.images, rounds=args.rounds)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(f"float32 matmul peak: {peak:.0f} GFLOP/s")
+        print(table.round(2))
+    output = args.output or training.results_dir(config.get_profile("full")) / "bench.json"
+    write(output, table, timings, peak, seconds=time.perf_counter() - start)
+    print(f"wrote {output} ({time.perf_counter() - start:.0f} s)")
+
+
+def write(path, table, timings, peak, seconds):
+    """Save a benchmark run as JSON: the peak, the summary rows and every timing."""
+    record = {
+        "peak_gflops": peak,
+        "seconds": seconds,
+        "summary": table.reset_index().to_dict(orient="records"),
+        "timings": timings.to_dict(orient="records"),
+    }
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
+def read(path):
+    """Load what `write` saved: (summary table, raw timings, peak GFLOP/s)."""
+    record = json.loads(pathlib.Path(path).read_text())
+    table = pd.DataFrame(record["summary"]).set_index(["model", "candidate"])
+    return table, pd.DataFrame(record["timings"]), record["peak_gflops"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+import json
+
+import numpy as np
+import pytest
+
+from rnnbook import bench
+
+TINY = [bench.Spec("lstm", 4, 2, 8), bench.Spec("gru", 3, 1, 8)]
+
+
+def test_flops_count_the_matrix_multiplies():
+    lstm = bench.Spec("lstm", 100, 1, 50)
+    forward = 28 * 2 * (28 + 100) * 4 * 100 + 2 * 100 * 10
+    assert lstm.flops_per_image() == 3 * forward
+    stack = bench.Spec("gru", 150, 3, 150)
+    forward = 28 * 2 * 3 * 150 * ((28 + 150) + 2 * (150 + 150)) + 2 * 150 * 10
+    assert stack.flops_per_image() == 3 * forward
+
+
+@pytest.mark.parametrize("spec", [bench.Spec(kind, 5, 2, 4) for kind in ("lstm", "peephole_lstm", "gru")])
+def test_every_candidate_trains_the_same_model(spec):
+    keras_model = bench.keras_model(spec, unroll=False)
+    assert [layer.unroll for layer in keras_model.layers[:-1]] == [False, False]
+    assert all(layer.unroll for layer in bench.keras_model(spec, unroll=True).layers[:-1])
+    assert bench.fused_model(spec).count_params() == keras_model.count_params()
+
+
+def test_measure_alternates_every_candidate_in_every_round():
+    timings = bench.measure(TINY, ["keras", "fused", "tf1"], num_images=20, rounds=2)
+
+    assert len(timings) == len(TINY) * 3 * 2
+    assert set(timings.groupby(["model", "round"])["candidate"].nunique()) == {3}
+    assert (timings["images"] == 24).all()  # 20 rounded up to whole batches of 8
+    assert (timings["images_per_second"] > 0).all()
+
+    table = bench.summarize(timings, TINY, peak_gflops=100.0)
+    np.testing.assert_allclose(table.xs("tf1", level="candidate")["vs_tf1"], 1.0)
+    assert ((table["min"] <= table["images_per_second"]) & (table["images_per_second"] <= table["max"])).all()
+    assert (table["peak_fraction"] == table["gflops"] / 100.0).all()
+
+
+def test_unknown_candidate_is_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown candidate 'cudnn'"):
+        bench.trainer(TINY[0], "cudnn")
+
+
+def test_matmul_speed_is_positive_for_small_and_large_multiplies():
+    assert bench.matmul_gflops(8, 8, repeats=2) > 0
+    assert bench.matmul_gflops(256, 256, repeats=2) > 0
+
+
+def test_command_line_writes_json(tmp_path, capsys):
+    output = tmp_path / "bench.json"
+    bench.main(["--models", "lstm 1x100", "--candidates", "unroll", "tf1", "--images", "50", "--rounds", "1",
+                "--output", str(output)])
+
+    record = json.loads(output.read_text())
+    assert {row["candidate"] for row in record["summary"]} == {"unroll", "tf1"}
+    assert "lstm 1x100" in capsys.readouterr().out
+    table, timings, peak = bench.read(output)
+    assert table.loc[("lstm 1x100", "tf1"), "vs_tf1"] == pytest.approx(1.0)
+    assert len(timings) == 2 and peak > 0
+
+
+@pytest.mark.parametrize("argv", [["--models", "lstm 9x9"], ["--rounds", "0"]])
+def test_command_line_rejects_bad_arguments(argv):
+    with pytest.raises(SystemExit):
+        bench.main(argv)
