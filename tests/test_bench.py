@@ -22,14 +22,24 @@ def test_every_candidate_trains_the_same_model(spec):
     keras_model = bench.keras_model(spec, unroll=False)
     assert [layer.unroll for layer in keras_model.layers[:-1]] == [False, False]
     assert all(layer.unroll for layer in bench.keras_model(spec, unroll=True).layers[:-1])
-    assert bench.fused_model(spec).count_params() == keras_model.count_params()
+    for candidate in ("fused", "projected"):
+        if bench.applies(spec, candidate):
+            assert bench.custom_model(spec, candidate).count_params() == keras_model.count_params()
+
+
+def test_there_is_no_fused_gru():
+    spec = bench.Spec("gru", 5, 1, 4)
+    assert not bench.applies(spec, "fused") and bench.applies(spec, "projected")
+    with pytest.raises(ValueError, match="No 'fused' layer for 'gru'"):
+        bench.custom_model(spec, "fused")
 
 
 def test_measure_alternates_every_candidate_in_every_round():
-    timings = bench.measure(TINY, ["keras", "fused", "tf1"], num_images=20, rounds=2)
+    timings = bench.measure(TINY, ["keras", "fused", "projected", "tf1"], num_images=20, rounds=2)
 
-    assert len(timings) == len(TINY) * 3 * 2
-    assert set(timings.groupby(["model", "round"])["candidate"].nunique()) == {3}
+    assert len(timings) == (4 + 3) * 2  # TINY[1] is a GRU: no fused candidate
+    assert timings.groupby(["model", "round"])["candidate"].nunique().to_dict() == {
+        ("lstm 2x4", 0): 4, ("lstm 2x4", 1): 4, ("gru 1x3", 0): 3, ("gru 1x3", 1): 3}
     assert (timings["images"] == 24).all()  # 20 rounded up to whole batches of 8
     assert (timings["images_per_second"] > 0).all()
 

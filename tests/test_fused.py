@@ -38,6 +38,11 @@ PAIRS = {
         lambda **o: fused.FusedLSTM(12, peepholes=True, **o),
     ),
     "gru": (lambda **o: keras.layers.GRU(12, **o), lambda **o: fused.ProjectedGRU(12, **o)),
+    "projected_lstm": (lambda **o: keras.layers.LSTM(12, **o), lambda **o: fused.ProjectedLSTM(12, **o)),
+    "projected_peephole_lstm": (
+        lambda **o: keras.layers.RNN(cells.PeepholeLSTMCell(12), **o),
+        lambda **o: fused.ProjectedLSTM(12, peepholes=True, **o),
+    ),
 }
 
 
@@ -50,9 +55,12 @@ def test_fused_layer_equals_keras_layer(kind, return_sequences, run_with_random_
     )
 
 
-@pytest.mark.parametrize("make", [fused.FusedLSTM, fused.ProjectedGRU])
+LAYERS = [fused.FusedLSTM, fused.ProjectedLSTM, fused.ProjectedGRU]
+
+
+@pytest.mark.parametrize("make", LAYERS)
 def test_initial_weights_match_keras(make):
-    keras_layer = {fused.FusedLSTM: keras.layers.LSTM, fused.ProjectedGRU: keras.layers.GRU}[make](5)
+    keras_layer = (keras.layers.GRU if make is fused.ProjectedGRU else keras.layers.LSTM)(5)
     layer = make(5)
     keras_layer(INPUTS), layer(INPUTS)
     for ours, theirs in zip(layer.get_weights(), keras_layer.get_weights(), strict=True):
@@ -60,7 +68,7 @@ def test_initial_weights_match_keras(make):
     np.testing.assert_array_equal(layer.get_weights()[-1], keras_layer.get_weights()[-1])  # the biases
 
 
-@pytest.mark.parametrize("make", [fused.FusedLSTM, fused.ProjectedGRU])
+@pytest.mark.parametrize("make", LAYERS)
 def test_save_and_load_gives_the_same_predictions(make, tmp_path):
     model = keras.Sequential([keras.Input((28, 28)), make(8, return_sequences=True), make(8), keras.layers.Dense(10)])
     path = tmp_path / "model.keras"
@@ -70,11 +78,12 @@ def test_save_and_load_gives_the_same_predictions(make, tmp_path):
 
 @pytest.mark.parametrize("units", [0, -3, 2.5, "8", True])
 def test_bad_units_are_rejected(units):
-    for make in (fused.FusedLSTM, fused.ProjectedGRU):
+    for make in LAYERS:
         with pytest.raises(ValueError, match="units must be a positive integer"):
             make(units)
 
 
-def test_projected_gru_needs_a_fixed_number_of_steps():
+@pytest.mark.parametrize("make", [fused.ProjectedLSTM, fused.ProjectedGRU])
+def test_projected_layers_need_a_fixed_number_of_steps(make):
     with pytest.raises(ValueError, match="fixed number of time steps"):
-        keras.Sequential([keras.Input((None, 28)), fused.ProjectedGRU(4)])
+        keras.Sequential([keras.Input((None, 28)), make(4)])

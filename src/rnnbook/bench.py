@@ -62,8 +62,9 @@ MODELS = tuple(
 )
 
 # Every way to train a model. "keras" is the layer with Keras's defaults;
-# "fused" is rnnbook.fused; "tf1" the TF1 programs' graph.
-CANDIDATES = ("keras", "unroll", "jit", "unroll+jit", "fused", "tf1")
+# "fused" is TensorFlow's fused LSTM kernel and "projected" the layers that
+# project all inputs up front (both rnnbook.fused); "tf1" the TF1 programs' graph.
+CANDIDATES = ("keras", "unroll", "jit", "unroll+jit", "fused", "projected", "tf1")
 
 # The book's training path: the standard Keras layers with unroll=True (models.UNROLL).
 BOOK_PATH = "unroll"
@@ -82,18 +83,25 @@ def keras_model(spec, unroll):
     return keras.Sequential.from_config(config)
 
 
-def fused_model(spec):
-    """`spec` built from `rnnbook.fused` layers: the same function as `keras_model`."""
-    if spec.kind not in ("lstm", "peephole_lstm", "gru"):
-        raise ValueError(f"No fused layer for {spec.kind!r}.")
+def custom_model(spec, candidate):
+    """`spec` built from the `rnnbook.fused` layers of `candidate`: the same function as `keras_model`."""
+    if not applies(spec, candidate) or candidate not in ("fused", "projected"):
+        raise ValueError(f"No {candidate!r} layer for {spec.kind!r}.")
+    peepholes = {"peepholes": True} if spec.kind == "peephole_lstm" else {}
+    layer = {
+        ("fused", "lstm"): fused.FusedLSTM,
+        ("projected", "lstm"): fused.ProjectedLSTM,
+        ("projected", "gru"): fused.ProjectedGRU,
+    }[candidate, spec.kind.replace("peephole_", "")]
     recurrent = [
-        fused.ProjectedGRU(spec.num_units, return_sequences=depth < spec.num_layers - 1)
-        if spec.kind == "gru"
-        else fused.FusedLSTM(spec.num_units, peepholes=spec.kind == "peephole_lstm",
-                             return_sequences=depth < spec.num_layers - 1)
-        for depth in range(spec.num_layers)
+        layer(spec.num_units, return_sequences=depth < spec.num_layers - 1, **peepholes) for depth in range(spec.num_layers)
     ]
     return keras.Sequential([keras.Input(models.INPUT_SHAPE), *recurrent, keras.layers.Dense(data.NUM_CLASSES)])
+
+
+def applies(spec, candidate):
+    """Whether `candidate` can train `spec`: TensorFlow has no trainable fused GRU kernel."""
+    return not (candidate == "fused" and spec.kind == "gru")
 
 
 def trainer(spec, candidate):
@@ -110,7 +118,10 @@ def trainer(spec, candidate):
     if candidate not in CANDIDATES:
         raise ValueError(f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}.")
     keras.utils.set_random_seed(0)
-    model = fused_model(spec) if candidate == "fused" else keras_model(spec, unroll="unroll" in candidate)
+    if candidate in ("fused", "projected"):
+        model = custom_model(spec, candidate)
+    else:
+        model = keras_model(spec, unroll="unroll" in candidate)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -155,7 +166,7 @@ def matmul_peak():
 def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
     """Time every candidate on every spec; one row per (spec, candidate, round).
 
-    Each candidate is built and warmed up (a tenth of `num_images`, at least
+    Candidates that do not apply to a spec (see `applies`) are left out. Each candidate is built and warmed up (a tenth of `num_images`, at least
     two batches) before any timing; then in every round the candidates run in
     a new random order, each on the same `num_images` random images (rounded
     up to whole batches).
@@ -168,11 +179,11 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
         labels = rng.integers(0, data.NUM_CLASSES, count)
         warm_up = spec.batch_size * max(2, math.ceil(count / spec.batch_size / 10))
         trainers = {}
-        for candidate in candidates:
+        for candidate in (c for c in candidates if applies(spec, c)):
             trainers[candidate] = trainer(spec, candidate)
             trainers[candidate](images[:warm_up], labels[:warm_up])
         for round_ in range(rounds):
-            for candidate in rng.permutation(list(candidates)):
+            for candidate in rng.permutation(list(trainers)):
                 start = time.perf_counter()
                 trainers[candidate](images, labels)
                 seconds = time.perf_counter() - start

@@ -11,10 +11,11 @@ vectors of `rnnbook.cells.PeepholeLSTMCell`), so that weights move between
 them with ``set_weights`` and the tests can hold both to the same outputs
 and gradients (chapter 7, "Candidates").
 
-`ProjectedGRU`: TensorFlow's fused GRU op (``GRUBlockCell``) has no
-registered gradient, so it cannot train. The next best thing computes the
-input projection of all 28 steps in one matrix multiply before the
-recurrence, which then only multiplies by the recurrent kernel.
+`ProjectedLSTM` and `ProjectedGRU`: the input projection of all 28 steps in
+one large matrix multiply before the recurrence, which then multiplies only
+by the recurrent kernel at each step - the trick of cuDNN's kernels, written
+in TensorFlow ops. (TensorFlow's fused GRU op, ``GRUBlockCell``, has no
+registered gradient, so it cannot train.)
 
 It needs the TensorFlow backend.
 """
@@ -30,6 +31,23 @@ def _block_order(weights):
     """Reorder the four gate blocks along the last axis from Keras's order to BlockLSTM's."""
     blocks = tf.split(weights, 4, axis=-1)
     return tf.concat([blocks[k] for k in _KERAS_TO_BLOCK], axis=-1)
+
+
+def _unit_forget_bias(units):
+    """The initial LSTM bias of Keras's ``unit_forget_bias``: zeros, but ones for the forget gate."""
+
+    def initializer(shape, dtype=None):
+        return tf.concat([tf.zeros(units, dtype), tf.ones(units, dtype), tf.zeros(2 * units, dtype)], 0)
+
+    return initializer
+
+
+def _add_peepholes(layer):
+    """The three peephole vectors of `rnnbook.cells.PeepholeLSTMCell`, named and started as there."""
+    return [
+        layer.add_weight(shape=(layer.units,), initializer="zeros", name=f"{gate}_peephole")
+        for gate in ("input", "forget", "output")
+    ]
 
 
 def _check_units(units):
@@ -66,15 +84,8 @@ class FusedLSTM(keras.layers.Layer):
         self.recurrent_kernel = self.add_weight(
             shape=(self.units, 4 * self.units), initializer="orthogonal", name="recurrent_kernel"
         )
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=self._initial_bias, name="bias")
-        self.peephole_weights = [
-            self.add_weight(shape=(self.units,), initializer="zeros", name=f"{gate}_peephole")
-            for gate in (("input", "forget", "output") if self.peepholes else ())
-        ]
-
-    def _initial_bias(self, shape, dtype=None):
-        """Zeros, but ones for the forget gate, as Keras's ``unit_forget_bias``."""
-        return tf.concat([tf.zeros(self.units, dtype), tf.ones(self.units, dtype), tf.zeros(2 * self.units, dtype)], 0)
+        self.bias = self.add_weight(shape=(4 * self.units,), initializer=_unit_forget_bias(self.units), name="bias")
+        self.peephole_weights = _add_peepholes(self) if self.peepholes else []
 
     def call(self, inputs):
         batch_size = tf.shape(inputs)[0]
@@ -113,21 +124,17 @@ class FusedLSTM(keras.layers.Layer):
         }
 
 
-@keras.saving.register_keras_serializable(package="rnnbook")
-class ProjectedGRU(keras.layers.Layer):
-    """A GRU layer that projects every step's input in one matrix multiply, then recurs.
+class _Projected(keras.layers.Layer):
+    """A recurrent layer that projects every step's input in one matrix multiply, then recurs.
 
-    The same function as ``keras.layers.GRU(units)`` with its default
-    ``reset_after=True``, with the same weights (``kernel``,
-    ``recurrent_kernel``, ``bias`` of shape (2, 3 * units): input and
-    recurrent biases) in the same order. The loop over the time steps is
-    unrolled, so the number of steps must be known when the layer is built.
-
-    Args:
-        units: Positive integer, the size of the hidden state.
-        return_sequences: Return the hidden state of every step, not only
-            the last.
+    Subclasses set `num_blocks` (gate blocks in the kernels), `state_count`
+    and `step`. The weights are those of the matching Keras layer, in its
+    order. The loop over the time steps is unrolled, so the number of steps
+    must be known when the layer is built.
     """
+
+    num_blocks = None
+    state_count = 1
 
     def __init__(self, units, return_sequences=False, **kwargs):
         super().__init__(**kwargs)
@@ -137,25 +144,24 @@ class ProjectedGRU(keras.layers.Layer):
 
     def build(self, input_shape):
         if input_shape[1] is None:
-            raise ValueError("ProjectedGRU unrolls its loop: give the inputs a fixed number of time steps.")
-        self.kernel = self.add_weight(shape=(input_shape[-1], 3 * self.units), initializer="glorot_uniform", name="kernel")
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, 3 * self.units), initializer="orthogonal", name="recurrent_kernel"
-        )
-        self.bias = self.add_weight(shape=(2, 3 * self.units), initializer="zeros", name="bias")
+            raise ValueError(f"{type(self).__name__} unrolls its loop: give the inputs a fixed number of time steps.")
+        width = self.num_blocks * self.units
+        self.kernel = self.add_weight(shape=(input_shape[-1], width), initializer="glorot_uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, width), initializer="orthogonal", name="recurrent_kernel")
+        self.build_bias()
 
     def call(self, inputs):
-        projected = tf.matmul(inputs, self.kernel) + self.bias[0]  # (batch, time steps, 3 * units)
-        h = tf.zeros((tf.shape(inputs)[0], self.units), dtype=inputs.dtype)
+        steps, features = inputs.shape[1], inputs.shape[2]
+        # One (batch * steps, features) x (features, blocks * units) multiply for all steps; a 2-D
+        # multiply, because a batched one would compute the kernel's gradient per example.
+        flat = tf.matmul(tf.reshape(inputs, (-1, features)), self.kernel)
+        projected = tf.reshape(flat, (-1, steps, self.num_blocks * self.units)) + self.input_bias()
+        states = [tf.zeros((tf.shape(inputs)[0], self.units), dtype=inputs.dtype)] * self.state_count
         outputs = []
         for x in tf.unstack(projected, axis=1):
-            x_z, x_r, x_h = tf.split(x, 3, axis=-1)
-            h_z, h_r, h_h = tf.split(tf.matmul(h, self.recurrent_kernel) + self.bias[1], 3, axis=-1)
-            z = tf.sigmoid(x_z + h_z)
-            r = tf.sigmoid(x_r + h_r)
-            h = z * h + (1 - z) * tf.tanh(x_h + r * h_h)  # the reset gate acts after the multiply
-            outputs.append(h)
-        return tf.stack(outputs, axis=1) if self.return_sequences else h
+            states = self.step(x, states)
+            outputs.append(states[0])
+        return tf.stack(outputs, axis=1) if self.return_sequences else states[0]
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
@@ -164,3 +170,74 @@ class ProjectedGRU(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "return_sequences": self.return_sequences}
+
+
+@keras.saving.register_keras_serializable(package="rnnbook")
+class ProjectedLSTM(_Projected):
+    """``keras.layers.LSTM(units)``, with every step's input projected up front.
+
+    Same weights in the same order (``kernel``, ``recurrent_kernel``,
+    ``bias``) and the same initial values; with ``peepholes=True``, the
+    function and weights of ``keras.layers.RNN(rnnbook.cells.PeepholeLSTMCell(units))``.
+
+    Args:
+        units: Positive integer, the size of the hidden and cell states.
+        peepholes: Add the three peephole vectors (chapter 4).
+        return_sequences: Return the hidden state of every step, not only the last.
+    """
+
+    num_blocks = 4
+    state_count = 2  # h, c
+
+    def __init__(self, units, peepholes=False, return_sequences=False, **kwargs):
+        super().__init__(units, return_sequences=return_sequences, **kwargs)
+        self.peepholes = peepholes
+
+    def build_bias(self):
+        self.bias = self.add_weight(shape=(4 * self.units,), initializer=_unit_forget_bias(self.units), name="bias")
+        self.peephole_weights = _add_peepholes(self) if self.peepholes else []
+
+    def input_bias(self):
+        return self.bias
+
+    def step(self, x, states):
+        h, c = states
+        z_i, z_f, z_c, z_o = tf.split(x + tf.matmul(h, self.recurrent_kernel), 4, axis=-1)
+        if self.peepholes:
+            p_i, p_f, p_o = self.peephole_weights
+            c = tf.sigmoid(z_f + p_f * c) * c + tf.sigmoid(z_i + p_i * c) * tf.tanh(z_c)
+            return [tf.sigmoid(z_o + p_o * c) * tf.tanh(c), c]  # the output gate sees the new c
+        c = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_c)
+        return [tf.sigmoid(z_o) * tf.tanh(c), c]
+
+    def get_config(self):
+        return {**super().get_config(), "peepholes": self.peepholes}
+
+
+@keras.saving.register_keras_serializable(package="rnnbook")
+class ProjectedGRU(_Projected):
+    """``keras.layers.GRU(units)`` (``reset_after=True``), with every step's input projected up front.
+
+    Same weights in the same order (``kernel``, ``recurrent_kernel``, ``bias``
+    of shape (2, 3 * units): input and recurrent biases).
+
+    Args:
+        units: Positive integer, the size of the hidden state.
+        return_sequences: Return the hidden state of every step, not only the last.
+    """
+
+    num_blocks = 3
+
+    def build_bias(self):
+        self.bias = self.add_weight(shape=(2, 3 * self.units), initializer="zeros", name="bias")
+
+    def input_bias(self):
+        return self.bias[0]
+
+    def step(self, x, states):
+        (h,) = states
+        x_z, x_r, x_h = tf.split(x, 3, axis=-1)
+        h_z, h_r, h_h = tf.split(tf.matmul(h, self.recurrent_kernel) + self.bias[1], 3, axis=-1)
+        z = tf.sigmoid(x_z + h_z)
+        r = tf.sigmoid(x_r + h_r)
+        return [z * h + (1 - z) * tf.tanh(x_h + r * h_h)]  # the reset gate acts after the multiply
