@@ -51,6 +51,10 @@ def html(tmp_path_factory):
             pytest.fail(f"RNNBOOK_MATHJAX names {mathjax}, which is not a file: point it at MathJax's tex-mml-chtml.js.")
         settings = yaml.safe_load((BOOK / "_config.yml").read_text())
         settings["sphinx"]["config"]["mathjax_path"] = pathlib.Path(mathjax).resolve().as_uri()
+        # Local extensions are found relative to the configuration file, which now lives elsewhere.
+        settings["sphinx"]["local_extensions"] = {
+            name: str(BOOK / folder) for name, folder in settings["sphinx"].get("local_extensions", {}).items()
+        }
         config = out / "_config.yml"
         config.write_text(yaml.safe_dump(settings))
         command += ["--config", str(config)]

@@ -436,7 +436,7 @@ def throughput_sweep(panels):
     """
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8))
     for ax, (label, x, measured, grid, fitted) in zip(np.atleast_1d(axes), panels):
-        ax.plot(x, measured, "o", label="measured (median)")
+        ax.plot(x, measured, "o", label="measured")
         ax.plot(grid, fitted, "-", label="fit: time = a + b x FLOPs")
         ax.set_xlabel(label)
         ax.set_ylabel("training images per second")

@@ -90,7 +90,7 @@ def _size_order(size):
 def headline_markdown(table):
     """`table` from `headline` as a Markdown table, with a note of missing chapters."""
     lines = [
-        "| Layers x units | Model | Parameters | Test accuracy (%) | Seeds | Seconds per epoch | Chapter |",
+        "| Size | Model | Parameters | Test accuracy (%) | Seeds | s / epoch | Chapter |",
         "|---|---|--:|--:|--:|--:|--:|",
     ]
     for (size, name), row in table.iterrows():
