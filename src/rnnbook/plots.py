@@ -291,9 +291,7 @@ def seed_bands(histories, metric="val_accuracy"):
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for label, runs in histories.items():
         values = np.stack([run[metric].to_numpy() for run in runs])
-        epochs = runs[0]["epoch"].to_numpy()
-        (line,) = ax.plot(epochs, 100 * values.mean(axis=0), marker="o", markersize=3, label=label)
-        ax.fill_between(epochs, 100 * values.min(axis=0), 100 * values.max(axis=0), color=line.get_color(), alpha=0.2)
+        _mean_and_range(ax, runs[0]["epoch"].to_numpy(), 100 * values, label, marker="o", markersize=3)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{_METRIC_LABELS.get(metric, metric)} (%)")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -301,6 +299,12 @@ def seed_bands(histories, metric="val_accuracy"):
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def _mean_and_range(ax, x, values, label, **line_options):
+    """Plot the mean of `values` (runs, points) as a line and their range as a band of its colour."""
+    (line,) = ax.plot(x, values.mean(axis=0), label=label, **line_options)
+    ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
 
 
 def lstm_gate_heatmaps(image, gates, label=None):
@@ -339,9 +343,7 @@ def accuracy_by_rows(curves):
     fig, ax = plt.subplots(figsize=(6.8, 3.8))
     for label, values in curves.items():
         values = np.atleast_2d(values)
-        rows = np.arange(1, values.shape[1] + 1)
-        (line,) = ax.plot(rows, 100 * values.mean(axis=0), label=label)
-        ax.fill_between(rows, 100 * values.min(axis=0), 100 * values.max(axis=0), color=line.get_color(), alpha=0.2)
+        _mean_and_range(ax, np.arange(1, values.shape[1] + 1), 100 * values, label)
     ax.axhline(10, color="gray", linestyle=":", linewidth=1)
     ax.annotate("chance", (1, 11), fontsize="small", color="gray")
     ax.set_xlabel("rows read before answering (k)")

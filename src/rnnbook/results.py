@@ -61,8 +61,9 @@ def headline(profile=None):
     deviation over seeds (NaN for a single run). Chapters that have not run
     are listed in the ``missing`` attribute of the returned DataFrame.
     """
-    missing = [chapter for chapter in HEADLINE_CHAPTERS if training.read_results(chapter, profile) is None]
     runs = runs_table(HEADLINE_CHAPTERS, profile).reindex(columns=["chapter", "kind", "size", *training.SUMMARY_FIELDS])
+    trained = set(runs.dropna(subset=["test_accuracy"])["chapter"])
+    missing = [chapter for chapter in HEADLINE_CHAPTERS if chapter not in trained]
     runs = runs[runs["kind"].notna()].assign(name=lambda t: t["kind"].map(KIND_NAMES))
     unknown = sorted(set(runs.loc[runs["name"].isna(), "kind"]))
     if unknown:
