@@ -27,20 +27,26 @@ def test_every_candidate_trains_the_same_model(spec):
             assert bench.custom_model(spec, candidate).count_params() == keras_model.count_params()
 
 
-def test_there_is_no_fused_gru():
-    spec = bench.Spec("gru", 5, 1, 4)
-    assert not bench.applies(spec, "fused") and bench.applies(spec, "projected")
+def test_each_kind_gets_one_custom_path():
+    gru, lstm = bench.Spec("gru", 5, 1, 4), bench.Spec("peephole_lstm", 5, 1, 4)
+    assert not bench.applies(gru, "fused") and bench.applies(gru, "projected")
+    assert bench.applies(lstm, "fused") and not bench.applies(lstm, "projected")
     with pytest.raises(ValueError, match="No 'fused' layer for 'gru'"):
-        bench.custom_model(spec, "fused")
+        bench.custom_model(gru, "fused")
+
+
+def test_book_path_follows_the_speed_options():
+    assert bench.book_path(bench.Spec("lstm", 100, 1, 50)) == "unroll+jit"
+    assert bench.book_path(bench.Spec("gru", 150, 3, 150)) == "unroll"
 
 
 def test_measure_alternates_every_candidate_in_every_round():
-    timings = bench.measure(TINY, ["keras", "fused", "projected", "tf1"], num_images=20, rounds=2)
+    timings = bench.measure(TINY, ["keras", "jit", "fused", "projected", "tf1"], num_images=20, rounds=2)
 
-    assert len(timings) == (4 + 3) * 2  # TINY[1] is a GRU: no fused candidate
+    assert len(timings) == (4 + 4) * 2  # the LSTM gets "fused", the GRU "projected"
     assert timings.groupby(["model", "round"])["candidate"].nunique().to_dict() == {
-        ("lstm 2x4", 0): 4, ("lstm 2x4", 1): 4, ("gru 1x3", 0): 3, ("gru 1x3", 1): 3}
-    assert (timings["images"] == 24).all()  # 20 rounded up to whole batches of 8
+        ("lstm 2x4", 0): 4, ("lstm 2x4", 1): 4, ("gru 1x3", 0): 4, ("gru 1x3", 1): 4}
+    assert (timings["images"] == 16).all()  # 20 over 2 rounds: 10, rounded up to whole batches of 8
     assert (timings["images_per_second"] > 0).all()
 
     table = bench.summarize(timings, TINY, peak_gflops=100.0)

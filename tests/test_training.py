@@ -54,6 +54,38 @@ def test_fit_needs_a_compiled_model(tiny_splits):
         training.fit(models.single_lstm(4), tiny_splits, epochs=1, batch_size=16)
 
 
+def test_batches_cover_every_image_once_and_shuffle_per_epoch():
+    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1) * np.ones((10, 28, 28), np.float32)
+    labels = np.arange(10)
+    in_order = training.batches(images, labels, 4)
+    assert [len(y) for _, y in in_order] == [4, 4, 2]
+    assert not in_order.options().autotune.enabled
+    for x, y in in_order:
+        np.testing.assert_array_equal(np.asarray(x)[:, 0, 0], np.asarray(y))  # images stay with their labels
+    keras.utils.set_random_seed(0)
+    shuffled = training.batches(images, labels, 4, shuffle=True)
+    first, second = ([int(v) for _, y in shuffled for v in y] for _ in range(2))
+    assert sorted(first) == sorted(second) == list(range(10)) and first != second
+    keras.utils.set_random_seed(0)
+    again = training.batches(images, labels, 4, shuffle=True)
+    assert [int(v) for _, y in again for v in y] == first  # the seed fixes the order
+
+
+def test_batches_reject_mismatched_input():
+    with pytest.raises(ValueError, match="10 images but 9 labels"):
+        training.batches(np.zeros((10, 28, 28), np.float32), np.zeros(9), 4)
+    with pytest.raises(ValueError, match="batch_size must be a positive"):
+        training.batches(np.zeros((10, 28, 28), np.float32), np.zeros(10), 0)
+
+
+def test_speed_options_compile_only_one_layer_models_with_xla():
+    assert training.speed_options(models.single_lstm(4)) == {
+        "steps_per_execution": training.STEPS_PER_EXECUTION, "jit_compile": True}
+    assert not training.speed_options(models.stack("gru", 4, 2))["jit_compile"]
+    with pytest.raises(ValueError, match="no recurrent layer"):
+        training.speed_options(keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten()]))
+
+
 def test_steps_per_epoch_counts_the_short_last_batch():
     assert training.steps_per_epoch(55_000, 50) == 1_100
     assert training.steps_per_epoch(2_001, 50) == 41

@@ -4,6 +4,8 @@ For each model the book trains, each candidate way of training it runs the
 same number of images after a warm-up; the candidates alternate in a fresh
 random order in every round, and the report gives each one's median over
 the rounds and its ratio to the TF1 program's graph timed in the same run.
+Every Keras candidate gets its data from `rnnbook.training.batches` and runs
+`rnnbook.training.STEPS_PER_EXECUTION` steps per call, as the chapters do.
 The machine's float32 matrix-multiply peak is measured in the same run too,
 so that achieved FLOP/s can be read as a fraction of it (chapter 7).
 
@@ -66,9 +68,6 @@ MODELS = tuple(
 # project all inputs up front (both rnnbook.fused); "tf1" the TF1 programs' graph.
 CANDIDATES = ("keras", "unroll", "jit", "unroll+jit", "fused", "projected", "tf1")
 
-# The book's training path: the standard Keras layers with unroll=True (models.UNROLL).
-BOOK_PATH = "unroll"
-
 # The TF1 cell of each kind, as the second TF1 program names them.
 TF1_CELLS = {"lstm": ("BasicLSTMCell", {}), "peephole_lstm": ("LSTMCell", {"use_peepholes": True}), "gru": ("GRUCell", {})}
 
@@ -85,7 +84,7 @@ def keras_model(spec, unroll):
 
 def custom_model(spec, candidate):
     """`spec` built from the `rnnbook.fused` layers of `candidate`: the same function as `keras_model`."""
-    if not applies(spec, candidate) or candidate not in ("fused", "projected"):
+    if candidate not in ("fused", "projected") or (candidate, spec.kind) == ("fused", "gru"):
         raise ValueError(f"No {candidate!r} layer for {spec.kind!r}.")
     peepholes = {"peepholes": True} if spec.kind == "peephole_lstm" else {}
     layer = {
@@ -100,8 +99,23 @@ def custom_model(spec, candidate):
 
 
 def applies(spec, candidate):
-    """Whether `candidate` can train `spec`: TensorFlow has no trainable fused GRU kernel."""
-    return not (candidate == "fused" and spec.kind == "gru")
+    """Whether `candidate` is timed on `spec`: one custom path per kind of layer.
+
+    The LSTMs get TensorFlow's fused kernel ("fused"); the GRU, which has no
+    trainable fused kernel, gets the projected layer. (`custom_model` also
+    builds a projected LSTM; it is left out to keep the run short.)
+    """
+    if candidate == "fused":
+        return spec.kind != "gru"
+    if candidate == "projected":
+        return spec.kind == "gru"
+    return True
+
+
+def book_path(spec):
+    """The candidate the chapters train `spec` with: `rnnbook.training.speed_options` decides jit."""
+    jit = training.speed_options(keras_model(spec, unroll=models.UNROLL))["jit_compile"]
+    return "unroll+jit" if jit else "unroll"
 
 
 def trainer(spec, candidate):
@@ -126,10 +140,11 @@ def trainer(spec, candidate):
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile="jit" in candidate,
+        steps_per_execution=training.STEPS_PER_EXECUTION,
     )
 
     def train(images, labels):
-        model.fit(images, labels, batch_size=spec.batch_size, epochs=1, shuffle=False, verbose=0)
+        model.fit(training.batches(images, labels, spec.batch_size), epochs=1, shuffle=False, verbose=0)
 
     return train
 
@@ -166,18 +181,20 @@ def matmul_peak():
 def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
     """Time every candidate on every spec; one row per (spec, candidate, round).
 
-    Candidates that do not apply to a spec (see `applies`) are left out. Each candidate is built and warmed up (a tenth of `num_images`, at least
-    two batches) before any timing; then in every round the candidates run in
-    a new random order, each on the same `num_images` random images (rounded
-    up to whole batches).
+    Each candidate trains on `num_images` timed images in all, split evenly
+    over the `rounds` (each pass rounded up to whole batches). Candidates that
+    do not apply to a spec (see `applies`) are left out. Each one is built and
+    warmed up first (two calls of `rnnbook.training.STEPS_PER_EXECUTION`
+    batches, which traces and compiles everything); then in every round the
+    candidates run in a new random order, each on the same random images.
     """
     rng = np.random.default_rng(seed)
     rows = []
     for spec in specs:
-        count = spec.batch_size * math.ceil(num_images / spec.batch_size)
-        images = rng.uniform(0, 1, (count, data.IMAGE_SIZE, data.IMAGE_SIZE)).astype(np.float32)
-        labels = rng.integers(0, data.NUM_CLASSES, count)
-        warm_up = spec.batch_size * max(2, math.ceil(count / spec.batch_size / 10))
+        count = spec.batch_size * math.ceil(num_images / rounds / spec.batch_size)
+        warm_up = spec.batch_size * 2 * training.STEPS_PER_EXECUTION
+        images = rng.uniform(0, 1, (max(count, warm_up), data.IMAGE_SIZE, data.IMAGE_SIZE)).astype(np.float32)
+        labels = rng.integers(0, data.NUM_CLASSES, len(images))
         trainers = {}
         for candidate in (c for c in candidates if applies(spec, c)):
             trainers[candidate] = trainer(spec, candidate)
@@ -185,7 +202,7 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
         for round_ in range(rounds):
             for candidate in rng.permutation(list(trainers)):
                 start = time.perf_counter()
-                trainers[candidate](images, labels)
+                trainers[candidate](images[:count], labels[:count])
                 seconds = time.perf_counter() - start
                 rows.append({"model": spec.name, "batch_size": spec.batch_size, "candidate": str(candidate),
                              "round": round_, "images": count, "seconds": seconds,
@@ -222,7 +239,8 @@ def run(specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rnnbook.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=10_000, help="images per timed pass (default 10,000)")
+    parser.add_argument("--images", type=int, default=10_000,
+                        help="timed images per candidate, over all rounds (default 10,000)")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes per candidate (default 3)")
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     parser.add_argument("--models", nargs="+", default=[spec.name for spec in MODELS], metavar="MODEL",

@@ -15,8 +15,17 @@ import time
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from rnnbook import config, models
+
+# Keras runs this many training steps per call from Python into TensorFlow,
+# instead of one: the same steps in the same order, with less per-step
+# overhead. Callbacks then see every tenth batch; the book's see only epochs.
+STEPS_PER_EXECUTION = 10
+
+# Validation and test need no gradients: larger batches run them faster.
+EVALUATION_BATCH_SIZE = 500
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -84,6 +93,46 @@ class Run:
         return {**labels, **dict(zip(SUMMARY_FIELDS, figures))}
 
 
+def speed_options(model):
+    """The ``compile`` options of the book's training path, chosen by chapter 7's benchmark.
+
+    They change how fast a step runs, not what it computes: Keras runs
+    `STEPS_PER_EXECUTION` steps per call, and a model with one recurrent layer
+    is compiled by XLA (``jit_compile=True``), which fuses each time step's
+    small element-wise operations. On the stacks, whose time goes into larger
+    matrix multiplies, XLA was slower than TensorFlow's own kernels, so they
+    are left to TensorFlow.
+    """
+    num_recurrent = sum(isinstance(layer, keras.layers.RNN) for layer in model.layers)
+    if num_recurrent == 0:
+        raise ValueError(f"Model {model.name!r} has no recurrent layer; speed_options is for the book's RNNs.")
+    return {"steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": num_recurrent == 1}
+
+
+def batches(images, labels, batch_size, shuffle=False):
+    """A ``tf.data`` pipeline of (images, labels) batches, for `fit` and ``evaluate``.
+
+    Keras builds much the same pipeline from NumPy arrays, but with tf.data's
+    autotuning on; its background thread then sometimes holds up the end of
+    ``fit`` until its next wake-up, about 10 s after the pass began (chapter 7,
+    "A stall in the input pipeline"). Here autotuning is off and one batch is
+    prepared ahead. With `shuffle`, the order changes every epoch and follows
+    the seed of ``keras.utils.set_random_seed``.
+    """
+    if len(images) != len(labels):
+        raise ValueError(f"Got {len(images)} images but {len(labels)} labels; they must pair up one to one.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive number of images, got {batch_size}.")
+    images, labels = tf.constant(images), tf.constant(labels)
+    indices = tf.data.Dataset.range(len(images))
+    if shuffle:
+        indices = indices.shuffle(len(images), reshuffle_each_iteration=True)
+    dataset = indices.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i))).prefetch(1)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 def steps_per_epoch(num_examples, batch_size):
     """How many batches one epoch of `num_examples` takes (the last may be short)."""
     return math.ceil(num_examples / batch_size)
@@ -104,6 +153,7 @@ def train(build, splits, *, epochs, batch_size, peak_learning_rate, seed):
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_learning_rate, decay_steps)),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        **speed_options(model),
     )
     return fit(model, splits, epochs=epochs, batch_size=batch_size)
 
@@ -112,25 +162,25 @@ def fit(model, splits, *, epochs, batch_size):
     """Train a compiled `model` on `splits` and evaluate it on the test split.
 
     Prints one line per epoch (no progress bar, so saved outputs stay
-    readable). The training data is shuffled each epoch; seed it beforehand
-    with ``keras.utils.set_random_seed``.
+    readable). The data goes through `batches`; the training data is shuffled
+    each epoch: seed it beforehand with ``keras.utils.set_random_seed``.
+    Validation and test run in batches of `EVALUATION_BATCH_SIZE`.
     """
     if not model.compiled:
         raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(...) before fit.")
     timer = EpochTimer()
     history = model.fit(
-        splits.x_train,
-        splits.y_train,
-        batch_size=batch_size,
+        batches(splits.x_train, splits.y_train, batch_size, shuffle=True),
         epochs=epochs,
-        validation_data=(splits.x_validation, splits.y_validation),
+        shuffle=False,  # `batches` shuffles; Keras cannot shuffle a tf.data pipeline
+        validation_data=batches(splits.x_validation, splits.y_validation, EVALUATION_BATCH_SIZE),
         callbacks=[timer],
         verbose=2,
     )
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     frame["seconds"] = timer.seconds
-    test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=500, verbose=0)[:2]
+    test_loss, test_accuracy = model.evaluate(batches(splits.x_test, splits.y_test, EVALUATION_BATCH_SIZE), verbose=0)[:2]
     return Run(
         model=model,
         history=frame,
