@@ -59,14 +59,16 @@ CHAPTERS = {
         "seeds": (0, 1, 2),
         "num_digits_inside": 3,  # test digits whose gates the chapter shows
     },
-    # Chapter 7 times training, not accuracy: images per timed pass, rounds,
-    # the models of `rnnbook.bench.MODELS` to time, and the sizes it sweeps.
+    # Chapter 7 times training, not accuracy: timed images per candidate (over
+    # all rounds), rounds, the models of `rnnbook.bench.MODELS` to time, the
+    # sizes it sweeps, and the passes of its input-pipeline experiment.
     "07_training_speed": {
         "num_images": 10_000,
         "rounds": 3,
         "models": ("lstm 1x100", "lstm 3x150", "peephole_lstm 1x100", "peephole_lstm 3x150", "gru 1x100", "gru 3x150"),
         "sweep_units": (50, 100, 200, 300, 400),
         "sweep_layers": (1, 2, 3, 4),
+        "stall_passes": 12,
     },
     # The appendix runs the TF1 programs with their own budgets; the second
     # program's peephole and GRU variants run one epoch each.
@@ -86,6 +88,7 @@ SMOKE_OVERRIDES = {
         "models": ("lstm 1x100", "gru 1x100"),
         "sweep_units": (50, 100),
         "sweep_layers": (1, 2),
+        "stall_passes": 2,
     },
     "appendix_tf1_programs": {"epochs_single": 1, "epochs_stacked": 1},
 }
