@@ -78,12 +78,11 @@ def test_batches_reject_mismatched_input():
         training.batches(np.zeros((10, 28, 28), np.float32), np.zeros(10), 0)
 
 
-def test_speed_options_compile_only_one_layer_models_with_xla():
-    assert training.speed_options(models.single_lstm(4)) == {
-        "steps_per_execution": training.STEPS_PER_EXECUTION, "jit_compile": True}
-    assert not training.speed_options(models.stack("gru", 4, 2))["jit_compile"]
-    with pytest.raises(ValueError, match="no recurrent layer"):
-        training.speed_options(keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten()]))
+def test_speed_options_use_xla_for_small_batches_only():
+    assert training.speed_options(50) == {"steps_per_execution": training.STEPS_PER_EXECUTION, "jit_compile": True}
+    assert not training.speed_options(150)["jit_compile"]
+    with pytest.raises(ValueError, match="batch_size must be a positive"):
+        training.speed_options(0)
 
 
 def test_steps_per_epoch_counts_the_short_last_batch():

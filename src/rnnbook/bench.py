@@ -114,8 +114,7 @@ def applies(spec, candidate):
 
 def book_path(spec):
     """The candidate the chapters train `spec` with: `rnnbook.training.speed_options` decides jit."""
-    jit = training.speed_options(keras_model(spec, unroll=models.UNROLL))["jit_compile"]
-    return "unroll+jit" if jit else "unroll"
+    return "unroll+jit" if training.speed_options(spec.batch_size)["jit_compile"] else "unroll"
 
 
 def trainer(spec, candidate):

@@ -24,6 +24,10 @@ from rnnbook import config, models
 # overhead. Callbacks then see every tenth batch; the book's see only epochs.
 STEPS_PER_EXECUTION = 10
 
+# XLA compiles the training step for batches up to this size (`speed_options`):
+# the batches of 50 of the one-layer models, not the 150 of chapter 3.
+XLA_MAX_BATCH_SIZE = 64
+
 # Validation and test need no gradients: larger batches run them faster.
 EVALUATION_BATCH_SIZE = 500
 
@@ -93,20 +97,19 @@ class Run:
         return {**labels, **dict(zip(SUMMARY_FIELDS, figures))}
 
 
-def speed_options(model):
+def speed_options(batch_size):
     """The ``compile`` options of the book's training path, chosen by chapter 7's benchmark.
 
     They change how fast a step runs, not what it computes: Keras runs
-    `STEPS_PER_EXECUTION` steps per call, and a model with one recurrent layer
-    is compiled by XLA (``jit_compile=True``), which fuses each time step's
-    small element-wise operations. On the stacks, whose time goes into larger
-    matrix multiplies, XLA was slower than TensorFlow's own kernels, so they
-    are left to TensorFlow.
+    `STEPS_PER_EXECUTION` steps per call, and with batches of at most
+    `XLA_MAX_BATCH_SIZE` XLA compiles the training step (``jit_compile=True``),
+    fusing each time step's small element-wise operations, which take most of
+    the time at that size. With the larger batches of the stacks the
+    multiplies dominate, and XLA ran them slower than TensorFlow's own kernels.
     """
-    num_recurrent = sum(isinstance(layer, keras.layers.RNN) for layer in model.layers)
-    if num_recurrent == 0:
-        raise ValueError(f"Model {model.name!r} has no recurrent layer; speed_options is for the book's RNNs.")
-    return {"steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": num_recurrent == 1}
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive number of images, got {batch_size}.")
+    return {"steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE}
 
 
 def batches(images, labels, batch_size, shuffle=False):
@@ -153,7 +156,7 @@ def train(build, splits, *, epochs, batch_size, peak_learning_rate, seed):
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_learning_rate, decay_steps)),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
-        **speed_options(model),
+        **speed_options(batch_size),
     )
     return fit(model, splits, epochs=epochs, batch_size=batch_size)
 
