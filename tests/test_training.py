@@ -3,6 +3,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from rnnbook import config, data, models, training
 
@@ -81,6 +82,8 @@ def test_batches_reject_mismatched_input():
 def test_speed_options_use_xla_for_small_batches_only():
     assert training.speed_options(50) == {"steps_per_execution": training.STEPS_PER_EXECUTION, "jit_compile": True}
     assert not training.speed_options(150)["jit_compile"]
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert training.speed_options(150)["steps_per_execution"] == 1
     with pytest.raises(ValueError, match="batch_size must be a positive"):
         training.speed_options(0)
 

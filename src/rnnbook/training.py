@@ -106,10 +106,14 @@ def speed_options(batch_size):
     fusing each time step's small element-wise operations, which take most of
     the time at that size. With the larger batches of the stacks the
     multiplies dominate, and XLA ran them slower than TensorFlow's own kernels.
+    Under a ``tf.distribute`` strategy (chapter 8) Keras runs one step per
+    call: its multi-step loop fails there in Keras 3 ("You must feed a value
+    for placeholder tensor").
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive number of images, got {batch_size}.")
-    return {"steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE}
+    steps = 1 if tf.distribute.has_strategy() else STEPS_PER_EXECUTION
+    return {"steps_per_execution": steps, "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE}
 
 
 def batches(images, labels, batch_size, shuffle=False):
