@@ -121,7 +121,7 @@ def batches(images, labels, batch_size, shuffle=False):
 
     Keras builds much the same pipeline from NumPy arrays, but with tf.data's
     autotuning on; its background thread then sometimes holds up the end of
-    ``fit`` until its next wake-up, about 10 s after the pass began (chapter 7,
+    ``fit`` until its next wake-up, which comes at ever longer intervals (chapter 7,
     "A stall in the input pipeline"). Here autotuning is off and one batch is
     prepared ahead. With `shuffle`, the order changes every epoch and follows
     the seed of ``keras.utils.set_random_seed``.
@@ -198,7 +198,7 @@ def fit(model, splits, *, epochs, batch_size):
     )
 
 
-def accuracy_by_rows(model, images, labels, batch_size=500):
+def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
     """Accuracy when `model` must answer after reading only the first k rows, for every k.
 
     No retraining: the top recurrent layer's hidden state after k steps goes
