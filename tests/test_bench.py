@@ -56,6 +56,26 @@ def test_measure_alternates_every_candidate_in_every_round():
     assert (table["peak_fraction"] == table["gflops"] / 100.0).all()
 
 
+def test_every_candidate_has_a_place_in_the_set_up_order():
+    assert sorted(bench.SET_UP_ORDER) == sorted(bench.CANDIDATES)
+
+
+def test_a_failure_in_a_worker_is_raised_with_its_traceback():
+    images, labels = np.zeros((8, 28, 28), "float32"), np.zeros(8, "int64")
+    worker = bench.Worker()
+    try:
+        worker.send("set_up", bench.Spec("gru", 3, 1, 8), "fused", images, labels, [8])
+        with pytest.raises(RuntimeError, match="worker process failed(.|\\n)*No 'fused' layer for 'gru'"):
+            worker.receive()
+    finally:
+        worker.close()
+
+
+def test_measure_rejects_an_unknown_candidate_before_starting_anything():
+    with pytest.raises(ValueError, match=r"Unknown candidate\(s\) \['cudnn'\]"):
+        bench.measure(TINY, ["keras", "cudnn"])
+
+
 def test_unknown_candidate_is_a_clear_error():
     with pytest.raises(ValueError, match="Unknown candidate 'cudnn'"):
         bench.trainer(TINY[0], "cudnn")

@@ -4,6 +4,8 @@ For each model the book trains, each candidate way of training it runs the
 same number of images after a warm-up; the candidates alternate in a fresh
 random order in every round, and the report gives each one's median over
 the rounds and its ratio to the TF1 program's graph timed in the same run.
+Each candidate runs in a process of its own, so that their warm-ups can
+share the cores while their timed passes take turns.
 Every Keras candidate gets its data from `rnnbook.training.batches` and runs
 `rnnbook.training.STEPS_PER_EXECUTION` steps per call, as the chapters do.
 The machine's float32 matrix-multiply peak is measured in the same run too,
@@ -17,8 +19,12 @@ import argparse
 import dataclasses
 import json
 import math
+import multiprocessing
+import multiprocessing.connection
+import os
 import pathlib
 import time
+import traceback
 
 import keras
 import numpy as np
@@ -182,40 +188,146 @@ def matmul_peak():
     return matmul_gflops(1024, 1024, fastest=True)
 
 
+# The order in which a spec's candidates are set up: the slowest to trace and
+# compile first, so that the longest warm-up starts at once and the others fill in beside it.
+SET_UP_ORDER = ("unroll+jit", "unroll", "projected", "jit", "keras", "fused", "tf1")
+
+
 def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
     """Time every candidate on every spec; one row per (spec, candidate, round).
 
     Each candidate trains on `num_images` timed images in all, split evenly
     over the `rounds` (each pass rounded up to whole batches). Candidates that
-    do not apply to a spec (see `applies`) are left out. Each one is built and
-    warmed up first on two calls of `rnnbook.training.STEPS_PER_EXECUTION`
+    do not apply to a spec (see `applies`) are left out. Every candidate runs
+    in a process of its own (`Worker`), where for each spec it is built and
+    warmed up first on one call of `rnnbook.training.STEPS_PER_EXECUTION`
     batches and a short call like the last of a timed pass, so that every
-    trace and compilation happens before the timing; then in every round the
-    candidates run in a new random order, each on the same random images.
+    trace and compilation happens before the timing; those warm-ups run side
+    by side, as many as the machine has cores. Then in every round the
+    candidates train in a new random order, one at a time while the others
+    wait, each on the same random images.
+
+    The processes are started with "spawn": a script that calls this function
+    must do so under ``if __name__ == "__main__":``.
     """
+    unknown = [candidate for candidate in candidates if candidate not in CANDIDATES]
+    if unknown:
+        raise ValueError(f"Unknown candidate(s) {unknown}; choose from {', '.join(CANDIDATES)}.")
     rng = np.random.default_rng(seed)
     rows = []
-    for spec in specs:
-        count = spec.batch_size * math.ceil(num_images / rounds / spec.batch_size)
-        batches_per_pass = count // spec.batch_size
-        warm_up = spec.batch_size * (2 * training.STEPS_PER_EXECUTION + batches_per_pass % training.STEPS_PER_EXECUTION)
-        images = rng.uniform(0, 1, (max(count, warm_up), data.IMAGE_SIZE, data.IMAGE_SIZE)).astype(np.float32)
-        labels = rng.integers(0, data.NUM_CLASSES, len(images))
-        trainers = {}
-        for candidate in (c for c in candidates if applies(spec, c)):
-            trainers[candidate] = trainer(spec, candidate)
-            trainers[candidate](images[:warm_up], labels[:warm_up])
-        for round_ in range(rounds):
-            for candidate in rng.permutation(list(trainers)):
-                start = time.perf_counter()
-                trainers[candidate](images[:count], labels[:count])
-                seconds = time.perf_counter() - start
-                rows.append({"model": spec.name, "batch_size": spec.batch_size, "candidate": str(candidate),
-                             "round": round_, "images": count, "seconds": seconds,
-                             "images_per_second": count / seconds})
-        del trainers
-        keras.backend.clear_session()
+    workers = {}
+    try:
+        for spec in specs:
+            count = spec.batch_size * math.ceil(num_images / rounds / spec.batch_size)
+            batches_per_pass = count // spec.batch_size
+            warm_up = [spec.batch_size * training.STEPS_PER_EXECUTION,
+                       spec.batch_size * (batches_per_pass % training.STEPS_PER_EXECUTION)]
+            images = rng.uniform(0, 1, (max(count, *warm_up), data.IMAGE_SIZE, data.IMAGE_SIZE)).astype(np.float32)
+            labels = rng.integers(0, data.NUM_CLASSES, len(images))
+            active = [candidate for candidate in candidates if applies(spec, candidate)]
+            for candidate in active:
+                if candidate not in workers:
+                    workers[candidate] = Worker()
+            _set_up(workers, spec, active, images, labels, warm_up)
+            for round_ in range(rounds):
+                for candidate in rng.permutation(active):
+                    workers[candidate].send("time", count)
+                    seconds = workers[candidate].receive()
+                    rows.append({"model": spec.name, "batch_size": spec.batch_size, "candidate": str(candidate),
+                                 "round": round_, "images": count, "seconds": seconds,
+                                 "images_per_second": count / seconds})
+    finally:
+        for worker in workers.values():
+            worker.close()
     return pd.DataFrame(rows)
+
+
+def _set_up(workers, spec, candidates, images, labels, warm_up):
+    """Build and warm up each of `candidates` for `spec` in its worker, as many at once as there are cores."""
+    waiting = sorted(candidates, key=SET_UP_ORDER.index)
+    busy = []
+    while waiting or busy:
+        while waiting and len(busy) < (os.cpu_count() or 1):
+            candidate = waiting.pop(0)
+            workers[candidate].send("set_up", spec, candidate, images, labels, warm_up)
+            busy.append(workers[candidate])
+        for worker in multiprocessing.connection.wait(busy):
+            worker.receive()
+            busy.remove(worker)
+
+
+class Worker:
+    """One candidate's own process: `measure` sends it commands and waits for each answer.
+
+    A process per candidate lets the warm-ups, mostly single-threaded Python
+    tracing and compiling, run side by side on the machine's cores, and keeps
+    each candidate's TensorFlow state (and the TF1 graph) apart.
+    ``send("set_up", spec, candidate, images, labels, warm_up)`` builds the
+    candidate for `spec` and trains it once on each of the `warm_up` image
+    counts; ``send("time", count)`` trains it on the first `count` images and
+    answers the seconds it took.
+    """
+
+    def __init__(self):
+        context = multiprocessing.get_context("spawn")  # a fork would copy this process's TensorFlow threads
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child,), daemon=True)
+        self._process.start()
+        child.close()
+
+    def fileno(self):
+        """The connection's file descriptor, so that `multiprocessing.connection.wait` can wait on workers."""
+        return self._connection.fileno()
+
+    def send(self, command, *args):
+        self._connection.send((command, args))
+
+    def receive(self):
+        """The answer to the last command; a failure in the worker is raised here, with its traceback."""
+        try:
+            failed, answer = self._connection.recv()
+        except EOFError:
+            raise RuntimeError(f"The benchmark's worker process died (exit code {self._process.exitcode}).") from None
+        if failed:
+            raise RuntimeError(f"The benchmark's worker process failed:\n{answer}")
+        return answer
+
+    def close(self):
+        self._connection.close()
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve(connection):
+    """The loop of a `Worker` process: carry out commands until the connection closes."""
+    train = images = labels = None
+    while True:
+        try:
+            command, args = connection.recv()
+        except EOFError:
+            return
+        try:
+            if command == "set_up":
+                spec, candidate, images, labels, warm_up = args
+                train = None
+                keras.backend.clear_session()
+                train = trainer(spec, candidate)
+                for count in warm_up:
+                    if count:
+                        train(images[:count], labels[:count])
+                answer = None
+            elif command == "time" and train is not None:
+                (count,) = args
+                start = time.perf_counter()
+                train(images[:count], labels[:count])
+                answer = time.perf_counter() - start
+            else:
+                raise ValueError(f"Unknown command {command!r}, or 'time' before 'set_up'.")
+        except Exception:
+            connection.send((True, traceback.format_exc()))
+        else:
+            connection.send((False, answer))
 
 
 def summarize(timings, specs, peak_gflops=None, baseline="tf1"):
