@@ -68,7 +68,7 @@ CHAPTERS = {
         "models": ("lstm 1x100", "lstm 3x150", "peephole_lstm 1x100", "peephole_lstm 3x150", "gru 1x100", "gru 3x150"),
         "sweep_units": (50, 100, 200, 300, 400),
         "sweep_layers": (1, 2, 3, 4),
-        "stall_passes": 12,
+        "stall_passes": 24,
     },
     # The appendix runs the TF1 programs with their own budgets; the second
     # program's peephole and GRU variants run one epoch each.
