@@ -159,10 +159,11 @@ def matmul_gflops(m, k, repeats=20, fastest=False):
 
     The median of `repeats` timings, or with `fastest` the fastest of them.
     Small multiplies run as a chain, each waiting for the one before as a
-    recurrence does, long enough for each timing to span a millisecond or so.
+    recurrence does, long enough for each timing to span a millisecond or so
+    (at most 1,000 of them: each is an operation in the traced graph).
     """
     x, w = tf.random.normal((m, k)), tf.random.normal((k, k)) / k**0.5
-    chain = max(1, int(1e8 // (2 * m * k * k)))
+    chain = min(1_000, max(1, int(1e8 // (2 * m * k * k))))
 
     @tf.function
     def multiply(x, w):
