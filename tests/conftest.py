@@ -14,6 +14,8 @@ os.environ["RNNBOOK_PROFILE"] = "smoke"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA probing noise in saved outputs
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from rnnbook import data, runs  # noqa: E402 (after the variables TensorFlow reads at import)
+
 
 @pytest.fixture(scope="session")
 def mnist_folder():
@@ -44,3 +46,21 @@ def run_with_random_weights():
         return weights, np.asarray(outputs)
 
     return run
+
+
+@pytest.fixture
+def tiny_splits():
+    """60 random "images" split 40 / 10 / 10: enough to train and evaluate in a second."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(60, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, size=60).astype(np.uint8)
+    return data.Splits(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:])
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    """An empty book (a folder with _toc.yml) as the working directory, nothing to retrain."""
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(runs.RETRAIN_VARIABLE, raising=False)
+    return tmp_path

@@ -1,19 +1,10 @@
-import json
-
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
-from rnnbook import config, data, models, training
-
-
-@pytest.fixture
-def tiny_splits():
-    rng = np.random.default_rng(0)
-    x = rng.uniform(size=(60, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, size=60).astype(np.uint8)
-    return data.Splits(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:])
+from rnnbook import models, training
 
 
 def compiled_model():
@@ -26,21 +17,31 @@ def compiled_model():
 def test_fit_returns_history_timing_and_test_accuracy(tiny_splits):
     run = training.fit(compiled_model(), tiny_splits, epochs=2, batch_size=16)
     assert list(run.history["epoch"]) == [1, 2]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(run.history.columns)
-    assert (run.history["seconds"] > 0).all()
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "validation_seconds"} <= set(run.history.columns)
+    assert (run.history["seconds"] > 0).all() and (run.history["validation_seconds"] > 0).all()
     assert run.epochs == 2 and 0.0 <= run.test_accuracy <= 1.0
     expected = run.model.evaluate(tiny_splits.x_test, tiny_splits.y_test, verbose=0)[1]
     assert run.test_accuracy == pytest.approx(expected)
     summary = run.summary(variant="tiny")
     assert summary["variant"] == "tiny" and summary["parameters"] == run.model.count_params()
     assert summary["images_per_second"] == pytest.approx(40 / run.seconds_per_epoch)
+    assert run.num_test == 10
+
+
+def test_seconds_per_epoch_leaves_out_the_first_epoch_and_the_validation():
+    history = pd.DataFrame({"seconds": [30.0, 10.0, 12.0, 11.0], "validation_seconds": [5.0] * 4})
+    run = training.Run(None, history, batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9)
+    assert run.seconds_per_epoch == 11.0 and run.images_per_second == 10.0
+    two = training.Run(None, history[:2], batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9)
+    assert two.seconds_per_epoch == 10.0  # the second epoch alone, not the median with the first
+    one = training.Run(None, history[:1], batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9)
+    assert one.seconds_per_epoch == 30.0
 
 
 def test_train_is_reproducible_with_the_same_seed(tiny_splits):
     def run(seed):
-        return training.train(
-            lambda: models.stack("lstm", 4), tiny_splits, epochs=2, batch_size=16, peak_learning_rate=3e-3, seed=seed
-        )
+        recipe = training.Recipe(epochs=2, batch_size=16, learning_rate=3e-3, seed=seed)
+        return training.train(lambda: models.stack("lstm", 4), tiny_splits, recipe)
 
     first, second, other = run(0), run(0), run(1)
     columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
@@ -93,26 +94,9 @@ def test_steps_per_epoch_counts_the_short_last_batch():
     assert training.steps_per_epoch(2_001, 50) == 41
 
 
-def test_results_go_to_the_book_top(tmp_path, monkeypatch):
-    (tmp_path / "_toc.yml").write_text("root: intro\n")
-    (tmp_path / "chapters").mkdir()
-    monkeypatch.chdir(tmp_path / "chapters")
-    profile = config.get_profile("smoke")
-    path = training.save_results("02_single_lstm", [{"model": "m", "test_accuracy": 0.5}], profile)
-    assert path == tmp_path / "results" / "smoke" / "02_single_lstm.json"
-    expected = {"chapter": "02_single_lstm", "profile": "smoke", "runs": [{"model": "m", "test_accuracy": 0.5}]}
-    assert json.loads(path.read_text()) == expected
-    assert training.read_results("02_single_lstm", profile) == expected
-    assert training.read_results("02_single_lstm", config.get_profile("full")) is None
-
-
-def test_results_outside_a_book_go_to_the_working_directory(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert training.results_dir(config.get_profile("full")) == tmp_path / "results" / "full"
-
-
 def test_accuracy_by_rows_ends_at_the_models_accuracy(tiny_splits):
-    run = training.train(lambda: models.stack("gru", 6, 2), tiny_splits, epochs=1, batch_size=16, peak_learning_rate=1e-2, seed=0)
+    recipe = training.Recipe(epochs=1, batch_size=16, learning_rate=1e-2, seed=0)
+    run = training.train(lambda: models.stack("gru", 6, 2), tiny_splits, recipe)
 
     curve = training.accuracy_by_rows(run.model, tiny_splits.x_test, tiny_splits.y_test, batch_size=4)
 
@@ -125,3 +109,29 @@ def test_accuracy_by_rows_needs_a_dense_output_layer():
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.LSTM(4)], name="no_head")
     with pytest.raises(ValueError, match="must end in a Dense output layer, not LSTM"):
         training.accuracy_by_rows(model, np.zeros((2, 28, 28)), np.zeros(2))
+
+
+def test_recipe_rejects_what_cannot_train():
+    with pytest.raises(ValueError, match="Recipe epochs must be a positive integer, got 0"):
+        training.Recipe(epochs=0, batch_size=5, learning_rate=1e-3, seed=0)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        training.Recipe(epochs=1, batch_size=5, learning_rate=0, seed=0)
+    with pytest.raises(ValueError, match="Unknown schedule 'linear'"):
+        training.Recipe(epochs=1, batch_size=5, learning_rate=1e-3, seed=0, schedule="linear")
+    with pytest.raises(ValueError, match="Unknown loss 'mse'"):
+        training.Recipe(epochs=1, batch_size=5, learning_rate=1e-3, seed=0, loss="mse")
+    assert training.Recipe(epochs=np.int64(2), batch_size=5, learning_rate=1e-3, seed=0).epochs == 2
+
+
+def test_a_constant_recipe_keeps_its_rate(tiny_splits):
+    recipe = training.Recipe(epochs=1, batch_size=16, learning_rate=1e-3, seed=0, schedule="constant")
+    run = training.train(lambda: models.stack("lstm", 4), tiny_splits, recipe)
+    assert float(run.model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_softmax_twice_loss_is_cross_entropy_of_a_second_softmax():
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], dtype=np.float32)
+    labels = np.array([0, 2])
+    q = np.exp(probabilities) / np.exp(probabilities).sum(axis=1, keepdims=True)
+    expected = -np.log(q[[0, 1], labels])
+    np.testing.assert_allclose(np.asarray(training.softmax_twice_loss(labels, probabilities)), expected, rtol=1e-6)

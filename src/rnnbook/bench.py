@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import config, data, fused, legacy, models, training
+from rnnbook import data, fused, legacy, models, runs, training
+
+RESULTS_FILE = "bench.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +123,17 @@ def applies(spec, candidate):
 def book_path(spec):
     """The candidate the chapters train `spec` with: `rnnbook.training.speed_options` decides jit."""
     return "unroll+jit" if training.speed_options(spec.batch_size)["jit_compile"] else "unroll"
+
+
+def book_speed_ratio(table, spec, other):
+    """Images per second of `spec` over those of `other`, both on the book's path, in one benchmark run.
+
+    The ratio chapters quote when they compare the speed of two models: both
+    were timed in the same run, alternating, so the machine's drift mostly
+    cancels, unlike the wall times of two separate training runs.
+    """
+    speeds = [table.loc[(s.name, book_path(s)), "images_per_second"] for s in (spec, other)]
+    return float(speeds[0] / speeds[1])
 
 
 def trainer(spec, candidate):
@@ -350,9 +363,13 @@ def summarize(timings, specs, peak_gflops=None, baseline="tf1"):
     return table
 
 
-def run(specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0):
-    """Measure the peak, then every candidate; return (summary table, raw timings, peak GFLOP/s)."""
-    peak = matmul_peak()
+def run(specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0, peak=None):
+    """Measure the peak (unless given), then every candidate; return (summary table, raw timings, peak GFLOP/s).
+
+    Pass the `peak` of a `matmul_peak` measured earlier in the same session,
+    so that every fraction of the peak a chapter shows uses the same one.
+    """
+    peak = matmul_peak() if peak is None else peak
     timings = measure(specs, candidates, num_images=num_images, rounds=rounds, seed=seed)
     return summarize(timings, specs, peak_gflops=peak), timings, peak
 
@@ -379,7 +396,7 @@ def main(argv=None):
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(f"float32 matmul peak: {peak:.0f} GFLOP/s")
         print(table.round(2))
-    output = args.output or training.results_dir(config.get_profile("full")) / "bench.json"
+    output = args.output or results_path()
     write(output, table, timings, peak, seconds=time.perf_counter() - start)
     print(f"wrote {output} ({time.perf_counter() - start:.0f} s)")
 
@@ -387,6 +404,7 @@ def main(argv=None):
 def write(path, table, timings, peak, seconds):
     """Save a benchmark run as JSON: the peak, the summary rows and every timing."""
     record = {
+        "environment": runs.environment(),
         "peak_gflops": peak,
         "seconds": seconds,
         "summary": table.reset_index().to_dict(orient="records"),
@@ -398,11 +416,22 @@ def write(path, table, timings, peak, seconds):
     return path
 
 
-def read(path):
-    """Load what `write` saved: (summary table, raw timings, peak GFLOP/s)."""
-    record = json.loads(pathlib.Path(path).read_text())
+def read(path=None):
+    """Load what `write` saved: (summary table, raw timings, peak GFLOP/s).
+
+    By default the committed run of the full profile, `RESULTS`. The
+    table's ``attrs["environment"]`` says where and when it ran (empty for
+    runs saved before that was recorded).
+    """
+    record = json.loads(pathlib.Path(path or results_path()).read_text())
     table = pd.DataFrame(record["summary"]).set_index(["model", "candidate"])
+    table.attrs["environment"] = record.get("environment", {})
     return table, pd.DataFrame(record["timings"]), record["peak_gflops"]
+
+
+def results_path(profile="full"):
+    """Where the benchmark of `profile` is saved: ``results/<profile>/bench.json``."""
+    return runs.results_dir(profile) / RESULTS_FILE
 
 
 if __name__ == "__main__":

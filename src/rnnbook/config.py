@@ -135,9 +135,12 @@ PROFILES = {
 def get_profile(name=None):
     """Return the profile named `name`, or the one ``RNNBOOK_PROFILE`` selects.
 
-    An unset or empty variable means ``full``: a person who opens a chapter
+    A `Profile` is returned as it is, so that every function taking a
+    profile accepts either. An unset or empty variable means ``full``: a person who opens a chapter
     gets the real run. An unknown name is an error that lists the valid ones.
     """
+    if isinstance(name, Profile):
+        return name
     if name is None:
         name = os.environ.get(PROFILE_VARIABLE, "").strip() or DEFAULT_PROFILE
     if name not in PROFILES:

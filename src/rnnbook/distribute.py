@@ -40,8 +40,10 @@ def first_losses(strategy, build, images, labels, *, global_batch_size, num_step
     The steps take consecutive batches of `global_batch_size` from `images`
     and `labels` (no shuffling), so that any two strategies see the same
     data in the same order. Under a strategy with n replicas, each replica
-    computes the gradient of its ``global_batch_size / n`` images, and the
-    gradients are summed across replicas before every update.
+    computes the gradient of its ``global_batch_size / n`` images; Keras
+    scales each replica's loss by its share of the global batch, so the sum
+    of the replicas' gradients (the all-reduce) is the gradient of the
+    global batch's mean loss, as on one device.
     """
     if num_steps * global_batch_size > len(images):
         raise ValueError(f"{num_steps} steps of {global_batch_size} need {num_steps * global_batch_size} images, got {len(images)}.")

@@ -15,9 +15,10 @@ import types
 import warnings
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
-from rnnbook import data
+from rnnbook import data, training
 
 
 def _legacy_cells():
@@ -228,4 +229,32 @@ def read_data_sets(profile=None, one_hot=False, seed=0):
         train=DataSet(splits.x_train, splits.y_train, one_hot, seed),
         validation=DataSet(splits.x_validation, splits.y_validation, one_hot, seed + 1),
         test=DataSet(splits.x_test, splits.y_test, one_hot, seed + 2),
+    )
+
+
+def program_run(name, epoch_seconds, test_accuracies, test_loss, batch_size, dataset):
+    """A TF1 program's result as a `rnnbook.training.Run`, for the run registry (the appendix).
+
+    Call it while the program's graph is the default one: its trainable
+    variables are the parameters. `test_accuracies` are the per-epoch test
+    accuracies the program prints; `dataset` its `read_data_sets` result.
+    """
+    if len(epoch_seconds) != len(test_accuracies):
+        raise ValueError(f"{len(epoch_seconds)} epoch times but {len(test_accuracies)} test accuracies.")
+    history = pd.DataFrame({
+        "epoch": np.arange(1, len(epoch_seconds) + 1),
+        "test_accuracy": [float(a) for a in test_accuracies],
+        "seconds": [float(s) for s in epoch_seconds],
+    })
+    parameters = sum(int(np.prod(v.shape)) for v in tf.compat.v1.trainable_variables())
+    return training.Run(
+        model=None,
+        history=history,
+        batch_size=batch_size,
+        num_train=dataset.train.num_examples,
+        num_test=dataset.test.num_examples,
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracies[-1]),
+        parameters=parameters,
+        name=name,
     )

@@ -6,6 +6,8 @@ is the chapters' business, because that is where the models differ in what
 they teach.
 """
 
+import dataclasses
+
 import keras
 
 from rnnbook import cells, data
@@ -112,3 +114,55 @@ def hidden_states(model):
     if not states:
         raise ValueError(f"Model {model.name!r} has no recurrent layer.")
     return keras.Model(inputs, states, name=f"{model.name}_hidden_states")
+
+
+# What the book calls each kind of recurrent layer.
+KIND_NAMES = {
+    "lstm": "LSTM",
+    "peephole_lstm": "LSTM with peepholes",
+    "gru": "GRU",
+    "simple_rnn": "SimpleRNN",
+}
+
+BUILDERS = {"stack": stack, "single_lstm": single_lstm}
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A model the book trains: the builder that makes it and the builder's arguments.
+
+    Plain data (a builder name and sorted argument pairs), so that
+    `rnnbook.runs` can name a training run by it and write it to JSON.
+
+    >>> spec = Spec.of("stack", kind="gru", num_units=100, reset_after=False)
+    >>> spec.describe()
+    'GRU 1x100, reset_after=False'
+    """
+
+    builder: str
+    arguments: tuple
+
+    @classmethod
+    def of(cls, builder, **arguments):
+        """The spec of ``BUILDERS[builder](**arguments)``."""
+        if builder not in BUILDERS:
+            raise ValueError(f"Unknown builder {builder!r}; choose one of {', '.join(BUILDERS)}.")
+        return cls(builder, tuple(sorted(arguments.items())))
+
+    def as_dict(self):
+        return {"builder": self.builder, **dict(self.arguments)}
+
+    def build(self):
+        """A new, untrained model (seed first for reproducible initial weights)."""
+        return BUILDERS[self.builder](**dict(self.arguments))
+
+    def describe(self):
+        """The model in words, as the book's tables name it."""
+        arguments = dict(self.arguments)
+        if self.builder == "single_lstm":
+            output = ", softmax output" if arguments.get("output_activation") else ""
+            return f"LSTM 1x{arguments['num_units']}, TF1 classifier{output}"
+        kind = arguments.pop("kind")
+        size = f"{arguments.pop('num_layers', 1)}x{arguments.pop('num_units')}"
+        options = "".join(f", {name}={value}" for name, value in sorted(arguments.items()))
+        return f"{KIND_NAMES[kind]} {size}{options}"

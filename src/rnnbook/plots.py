@@ -264,13 +264,15 @@ def hidden_state_heatmaps(states, image, label=None):
 
 
 def accuracy_against_cost(table):
-    """Test accuracy against parameters and against training time, one labelled point per run.
+    """Test accuracy against parameters and against training work, one labelled point per run.
 
     `table` has the columns ``test_accuracy``, ``parameters``,
-    ``training_seconds`` and ``name`` (chapter 6, "Every run in one table").
+    ``training_flops`` (the multiply work of all training steps) and
+    ``name`` (chapter 6, "Every run in one table").
     """
     fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.8), sharey=True)
-    for ax, column, label in zip(axes, ("parameters", "training_seconds"), ("parameters", "training time (s)")):
+    axis_labels = ("parameters", "training work (FLOP)")
+    for ax, column, label in zip(axes, ("parameters", "training_flops"), axis_labels, strict=True):
         ax.scatter(table[column], 100 * table["test_accuracy"], s=18)
         for _, row in table.iterrows():
             ax.annotate(row["name"], (row[column], 100 * row["test_accuracy"]), fontsize="x-small",

@@ -173,3 +173,38 @@ def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
                 f"({num_blocks} blocks side by side)."
             )
     return units
+
+
+def check_close(what, actual, expected, tolerance):
+    """Print the largest |actual - expected| of two arrays; raise if it is over `tolerance`.
+
+    The chapters' equivalence checks go through here, so that a chapter whose
+    check fails stops with an error (CI executes every chapter) instead of
+    printing a large number. Returns the largest difference.
+
+    >>> check_close("ones", np.ones(3), np.ones(3) + 1e-9, 1e-6)
+    ones: largest |difference| 1.0e-09 (tolerance 1e-06)
+    1.0000000000287557e-09
+    """
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    if actual.shape != expected.shape:
+        raise ValueError(f"{what}: shapes {actual.shape} and {expected.shape} differ; compare like with like.")
+    difference = float(np.max(np.abs(actual - expected)))
+    if not difference <= tolerance:  # NaN fails too
+        raise AssertionError(f"{what}: largest |difference| {difference:.2e} is over the tolerance {tolerance:.0e}.")
+    print(f"{what}: largest |difference| {difference:.1e} (tolerance {tolerance:.0e})")
+    return difference
+
+
+def check_far(what, actual, expected, at_least):
+    """Print the largest |actual - expected|; raise unless it is at least `at_least`.
+
+    The negative control of a check: two things that must differ (the same
+    weights with and without peepholes) do, by more than rounding.
+    """
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    difference = float(np.max(np.abs(actual - expected)))
+    if not difference >= at_least:
+        raise AssertionError(f"{what}: largest |difference| {difference:.2e} is under {at_least:.0e}: they should differ.")
+    print(f"{what}: largest |difference| {difference:.2f} (at least {at_least:.0e})")
+    return difference

@@ -1,114 +1,98 @@
-"""Every chapter's saved runs in one table, and the book's headline table.
+"""The book's headline table, from the run registry.
 
-Each chapter writes its runs with `rnnbook.training.save_results`. This module
-reads them back: `runs_table` for chapter 6's side-by-side table, and
-`headline` / `write_headline` for the table on the intro page, which the
-intro includes from ``results/full/headline.md`` so that it is generated from
-the runs, never typed.
+`headline` pools every recorded run trained with one of the book's two
+budgets (chapter 2's for one layer of 100 units, chapter 3's for the stack),
+by model, over its seeds. Chapter 6 writes it with `write_headline` to
+``results/full/headline.md``, which the intro includes, so that the table on
+the book's first page is generated from the runs, never typed.
 """
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
-from rnnbook import config, training
-
-# What the book calls each kind of model that the chapters save.
-KIND_NAMES = {
-    "lstm": "LSTM",
-    "peephole_lstm": "LSTM with peepholes",
-    "gru": "GRU",
-    "gru, reset_after=True": "GRU",
-    "gru, reset_after=False": "GRU, reset_after=False",
-    "simple_rnn": "SimpleRNN (baseline)",
-}
-
-# The chapters that train every kind with one shared recipe, most seeds first:
-# a model and size that chapter 6 trained with several seeds is reported from
-# there, not again from the single run of chapter 4 or 5.
-HEADLINE_CHAPTERS = ("06_side_by_side", "04_peepholes", "05_gru")
+from rnnbook import config, models, runs, training
 
 HEADLINE_FILE = "headline.md"
 
 
-def runs_table(chapters, profile=None):
-    """One row per saved run of each chapter in `chapters`, in order.
-
-    Columns: ``chapter``, ``labels`` (the run's labels, such as its kind and
-    size, in one string), each label on its own, and the figures of
-    `rnnbook.training.SUMMARY_FIELDS` (always present, even if empty). A
-    chapter whose results file does not exist yet gets a single row whose
-    ``labels`` say so.
-    """
-    rows = []
-    for chapter in chapters:
-        record = training.read_results(chapter, profile)
-        if record is None:
-            rows.append({"chapter": chapter, "labels": f"missing: run chapter {chapter} in this profile"})
-            continue
-        for run in record["runs"]:
-            labels = {key: value for key, value in run.items() if key not in training.SUMMARY_FIELDS}
-            text = "; ".join(value if isinstance(value, str) else f"{key}={value}" for key, value in labels.items())
-            rows.append({"chapter": chapter, "labels": text, **run})
-    table = pd.DataFrame(rows)
-    return table.reindex(columns=[*table.columns, *(field for field in training.SUMMARY_FIELDS if field not in table)])
+def budgets(profile=None):
+    """The book's two budgets: ``{(num_layers, num_units): Recipe}``, seed 0."""
+    profile = config.get_profile(profile)
+    single, stacked = profile.chapter("02_single_lstm"), profile.chapter("03_stacked_lstms")
+    return {
+        (1, single.num_units): training.Recipe.of(single),
+        (stacked.num_layers, stacked.num_units): training.Recipe.of(stacked),
+    }
 
 
 def headline(profile=None):
-    """The book's results in one table: each kind and size once, with its seeds pooled.
+    """One row per model of the book's sizes trained with the book's budget, seeds pooled.
 
-    Reads `HEADLINE_CHAPTERS`; each (model, size) comes from the first of them
-    that trained it. Accuracies are in percent; ``sd`` is the standard
-    deviation over seeds (NaN for a single run). Chapters that have not run
-    are listed in the ``missing`` attribute of the returned DataFrame.
+    Columns: ``size``, ``model``, ``parameters``, ``seeds``, ``accuracy`` and
+    ``sd`` (mean and standard deviation over seeds, in percent; ``sd`` is NaN
+    for a single seed), ``seconds_per_epoch`` (median over the runs), and
+    ``chapter`` (the first chapter that trained one of them).
     """
-    runs = runs_table(HEADLINE_CHAPTERS, profile).reindex(columns=["chapter", "kind", "size", *training.SUMMARY_FIELDS])
-    trained = set(runs.dropna(subset=["test_accuracy"])["chapter"])
-    missing = [chapter for chapter in HEADLINE_CHAPTERS if chapter not in trained]
-    runs = runs[runs["kind"].notna()].assign(name=lambda t: t["kind"].map(KIND_NAMES))
-    unknown = sorted(set(runs.loc[runs["name"].isna(), "kind"]))
-    if unknown:
-        raise ValueError(f"No name for kind(s) {unknown} in rnnbook.results.KIND_NAMES: add one.")
-    first = runs.groupby(["name", "size"], sort=False)["chapter"].transform("first")
-    runs = runs[runs["chapter"] == first]
-    table = runs.groupby(["size", "name"], sort=False).agg(
+    profile = config.get_profile(profile)
+    wanted = budgets(profile)
+    rows = []
+    for record in runs.records(profile):
+        model, recipe = record.identity["model"], record.identity["recipe"]
+        if model.get("builder") != "stack":
+            continue
+        size = (model.get("num_layers", 1), model["num_units"])
+        budget = wanted.get(size)
+        if budget is None or {**recipe, "seed": budget.seed} != dataclasses.asdict(budget):
+            continue
+        spec = models.Spec.of(**model)
+        run = record.as_run()
+        rows.append({
+            "size": f"{size[0]} x {size[1]}",
+            "order": size,
+            "model": spec.describe().replace(f" {size[0]}x{size[1]}", ""),
+            "parameters": run.parameters,
+            "test_accuracy": 100 * run.test_accuracy,
+            "seconds_per_epoch": run.seconds_per_epoch,
+            "chapter": record.chapter,
+        })
+    columns = ["size", "model", "parameters", "seeds", "accuracy", "sd", "seconds_per_epoch", "chapter"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame(rows).sort_values(["order", "chapter"], kind="stable")
+    table = table.groupby(["size", "model"], sort=False).agg(
+        order=("order", "first"),
         parameters=("parameters", "first"),
         seeds=("test_accuracy", "size"),
-        accuracy=("test_accuracy", lambda a: 100 * a.mean()),
-        sd=("test_accuracy", lambda a: 100 * a.std()),
+        accuracy=("test_accuracy", "mean"),
+        sd=("test_accuracy", "std"),
         seconds_per_epoch=("seconds_per_epoch", "median"),
-        chapter=("chapter", "first"),
+        chapter=("chapter", "min"),
     )
-    table = table.sort_index(level="size", sort_remaining=False, key=lambda size: size.map(_size_order))
-    table.attrs["missing"] = missing
-    return table
-
-
-def _size_order(size):
-    layers, units = (int(n) for n in size.split("x"))
-    return layers * 10_000 + units
+    return table.sort_values("order", kind="stable").reset_index()[columns]
 
 
 def headline_markdown(table):
-    """`table` from `headline` as a Markdown table, with a note of missing chapters."""
+    """`table` from `headline` as a Markdown table with a note on the seconds per epoch."""
     lines = [
-        "| Size | Model | Parameters | Test accuracy (%) | Seeds | s / epoch | Chapter |",
+        "| Size | Model | Parameters | Test accuracy (%) | Seeds | s / epoch¹ | Chapter |",
         "|---|---|--:|--:|--:|--:|--:|",
     ]
-    for (size, name), row in table.iterrows():
+    for row in table.itertuples():
         accuracy = f"{row.accuracy:.2f}" if np.isnan(row.sd) else f"{row.accuracy:.2f} ± {row.sd:.2f}"
+        chapter = runs.chapter_title(row.chapter).removeprefix("chapter ")
         lines.append(
-            f"| {size.replace('x', ' x ')} | {name} | {row.parameters:,.0f} | {accuracy} | {row.seeds} "
-            f"| {row.seconds_per_epoch:.1f} | {int(row.chapter[:2])} |"
+            f"| {row.size} | {row.model} | {row.parameters:,} | {accuracy} | {row.seeds} "
+            f"| {row.seconds_per_epoch:.1f} | {chapter} |"
         )
-    if table.attrs.get("missing"):
-        lines += ["", f"Not run yet, so not in the table: {', '.join(table.attrs['missing'])}."]
+    lines += ["", runs.TIME_NOTE.replace("that run", "the runs").replace("the median epoch", "the median run's median epoch")]
     return "\n".join(lines) + "\n"
 
 
 def write_headline(profile=None):
     """Write `headline_markdown` to ``results/<profile>/headline.md`` and return its path."""
-    profile = profile or config.get_profile()
-    path = training.results_dir(profile) / HEADLINE_FILE
+    path = runs.results_dir(profile) / HEADLINE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(headline_markdown(headline(profile)))
     return path

@@ -1,15 +1,17 @@
-"""Train and evaluate with timing; histories as DataFrames; results files.
+"""Train and evaluate with timing; histories as DataFrames.
 
-`fit` runs ``model.fit`` on a `rnnbook.data.Splits`, one printed line per
-epoch, and returns a `Run`: the per-epoch history with wall-clock seconds,
-the test accuracy on the profile's test images, and the figures every
-chapter reports (chapter 2, "Training").
+A `Recipe` says how a model is trained (loss, Adam's learning rate and
+schedule, epochs, batch size, seed); `train` seeds, builds, compiles and
+fits with it. `fit` runs ``model.fit`` on a `rnnbook.data.Splits`, one
+printed line per epoch, and returns a `Run`: the per-epoch history with the
+wall-clock seconds of training and of validation, the test accuracy on the
+profile's test images, and the figures every chapter reports (chapter 2,
+"Training"). Chapters do not call `train` directly: they ask the run
+registry (`rnnbook.runs`), which trains a run only when it is not recorded.
 """
 
 import dataclasses
-import json
 import math
-import pathlib
 import time
 
 import keras
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import config, models
+from rnnbook import models
 
 # Keras runs this many training steps per call from Python into TensorFlow,
 # instead of one: the same steps in the same order, with less per-step
@@ -33,16 +35,28 @@ EVALUATION_BATCH_SIZE = 500
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Record the wall-clock seconds of each epoch (training and validation)."""
+    """Record the wall-clock seconds of each epoch's training and of its validation.
+
+    Keras runs the validation pass inside the epoch (between ``on_test_begin``
+    and ``on_test_end``); it is timed on its own so that a run's seconds per
+    epoch and images per second measure training alone.
+    """
 
     def on_train_begin(self, logs=None):
-        self.seconds = []
+        self.seconds, self.validation_seconds = [], []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        self._start, self._validation = time.perf_counter(), 0.0
+
+    def on_test_begin(self, logs=None):
+        self._validation_start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self._validation += time.perf_counter() - self._validation_start
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
+        self.seconds.append(time.perf_counter() - self._start - self._validation)
+        self.validation_seconds.append(self._validation)
 
 
 # The figures `Run.summary` reports after a run's labels, in its order.
@@ -60,14 +74,30 @@ SUMMARY_FIELDS = (
 
 @dataclasses.dataclass
 class Run:
-    """One training run: what was trained, how it went, how well it scores."""
+    """One training run: what was trained, how it went, how well it scores.
 
-    model: keras.Model
+    `history` has a row per epoch: Keras's metrics, ``seconds`` (the epoch's
+    training, without its validation pass) and ``validation_seconds``.
+    `model` is None for a run that left no Keras model (the TF1 programs).
+    `record` is the `rnnbook.runs.Record` the run was loaded from or saved
+    to, if any.
+    """
+
+    model: keras.Model | None
     history: pd.DataFrame
     batch_size: int
     num_train: int
     test_loss: float
     test_accuracy: float
+    num_test: int = 0
+    parameters: int = 0
+    name: str = ""
+    record: object = None
+
+    def __post_init__(self):
+        if self.model is not None:
+            self.parameters = self.parameters or self.model.count_params()
+            self.name = self.name or self.model.name
 
     @property
     def epochs(self):
@@ -75,18 +105,24 @@ class Run:
 
     @property
     def seconds_per_epoch(self):
-        """The median epoch: robust to the first epoch's one-off graph tracing."""
-        return float(self.history["seconds"].median())
+        """Training seconds of the median epoch after the first (of the only one, if one).
+
+        The first epoch also traces and compiles the training step, so it is
+        left out whenever there is another.
+        """
+        seconds = self.history["seconds"]
+        return float((seconds.iloc[1:] if len(seconds) > 1 else seconds).median())
 
     @property
     def images_per_second(self):
+        """Training images per second in the epochs `seconds_per_epoch` counts."""
         return self.num_train / self.seconds_per_epoch
 
     def summary(self, **labels):
         """The headline numbers as a flat dict, `labels` first (for tables and JSON)."""
         figures = (
-            self.model.name,
-            self.model.count_params(),
+            self.name,
+            self.parameters,
             self.epochs,
             self.batch_size,
             self.test_accuracy,
@@ -94,10 +130,10 @@ class Run:
             self.seconds_per_epoch,
             self.images_per_second,
         )
-        return {**labels, **dict(zip(SUMMARY_FIELDS, figures))}
+        return {**labels, **dict(zip(SUMMARY_FIELDS, figures, strict=True))}
 
 
-def speed_options(batch_size):
+def speed_options(batch_size, distributed=None):
     """The ``compile`` options of the book's training path, chosen by chapter 7's benchmark.
 
     They change how fast a step runs, not what it computes: Keras runs
@@ -108,11 +144,14 @@ def speed_options(batch_size):
     multiplies dominate, and XLA ran them slower than TensorFlow's own kernels.
     Under a ``tf.distribute`` strategy (chapter 8) Keras runs one step per
     call: its multi-step loop fails there in Keras 3 ("You must feed a value
-    for placeholder tensor").
+    for placeholder tensor"). `distributed` says whether one is in use; None
+    asks TensorFlow (``tf.distribute.has_strategy()``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive number of images, got {batch_size}.")
-    steps = 1 if tf.distribute.has_strategy() else STEPS_PER_EXECUTION
+    if distributed is None:
+        distributed = tf.distribute.has_strategy()
+    steps = 1 if distributed else STEPS_PER_EXECUTION
     return {"steps_per_execution": steps, "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE}
 
 
@@ -145,24 +184,99 @@ def steps_per_epoch(num_examples, batch_size):
     return math.ceil(num_examples / batch_size)
 
 
-def train(build, splits, *, epochs, batch_size, peak_learning_rate, seed):
-    """Seed, build, compile and `fit` a model with the book's recipe (chapter 2).
+def softmax_twice_loss(labels, probabilities):
+    """The first TF1 program's loss: softmax cross-entropy of probabilities (chapter 2).
 
-    `build` is called with no arguments after ``keras.utils.set_random_seed(seed)``,
-    so the same seed gives the same initial weights and the same batches. The
-    recipe: cross-entropy on logits, Adam with a learning rate that decays from
-    `peak_learning_rate` to 0 along a half cosine over all `epochs`.
+    The program passed the output of a softmax as ``logits`` to
+    ``softmax_cross_entropy_with_logits``, which applies softmax again; this
+    is that loss for integer `labels`, so that the program can be trained
+    as written.
     """
-    keras.utils.set_random_seed(seed)
+    labels = keras.ops.reshape(keras.ops.cast(labels, "int32"), (-1, 1))
+    log_q = keras.ops.log_softmax(probabilities, axis=-1)  # the second softmax
+    return -keras.ops.take_along_axis(log_q, labels, axis=-1)[:, 0]
+
+
+# The losses a `Recipe` can name: cross-entropy on logits, and the TF1 program's bug.
+LOSSES = {
+    "cross_entropy": lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    "softmax_twice": lambda: softmax_twice_loss,
+}
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a model is trained: everything but the model and the data.
+
+    The book's recipe (chapter 2, "The learning rate") is Adam with a
+    learning rate that decays from `learning_rate` to 0 along a half cosine
+    over all `epochs` (``schedule="cosine"``); ``"constant"`` keeps it fixed.
+    `loss` is a key of `LOSSES`. `devices` is the number of replicas the
+    run is trained on (chapter 8); the caller provides the strategy.
+    """
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+    schedule: str = "cosine"
+    loss: str = "cross_entropy"
+    devices: int = 1
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "devices"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Recipe {name} must be a positive integer, got {value!r}.")
+        if not self.learning_rate > 0:
+            raise ValueError(f"Recipe learning_rate must be positive, got {self.learning_rate!r}.")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}.")
+        if self.loss not in LOSSES:
+            raise ValueError(f"Unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
+
+    @classmethod
+    def of(cls, settings, **changes):
+        """The recipe of a chapter's settings (epochs, batch_size, peak_learning_rate, seed)."""
+        recipe = {
+            "epochs": settings.epochs,
+            "batch_size": settings.batch_size,
+            "learning_rate": settings.peak_learning_rate,
+            "seed": settings.seed,
+        }
+        return cls(**{**recipe, **changes})
+
+    def describe(self):
+        """The recipe in words, e.g. ``"Adam 3e-3, cosine decay, 6 epochs of batch 50, seed 0"``."""
+        rate = f"{self.learning_rate:.0e}".replace("e-0", "e-")
+        schedule = ", cosine decay" if self.schedule == "cosine" else ", constant"
+        loss = ", softmax twice" if self.loss == "softmax_twice" else ""
+        devices = f", {self.devices} replicas" if self.devices > 1 else ""
+        return f"Adam {rate}{schedule}{loss}, {self.epochs} epochs of batch {self.batch_size}, seed {self.seed}{devices}"
+
+
+def train(build, splits, recipe):
+    """Seed, build, compile and `fit` a model with `recipe` (a `Recipe`).
+
+    `build` is called with no arguments after ``keras.utils.set_random_seed``
+    with the recipe's seed, so the same seed gives the same initial weights
+    and the same batches. Compiles with `speed_options`, which change how
+    fast a step runs, not what it computes.
+    """
+    keras.utils.set_random_seed(recipe.seed)
     model = build()
-    decay_steps = epochs * steps_per_epoch(len(splits.x_train), batch_size)
+    learning_rate = recipe.learning_rate
+    if recipe.schedule == "cosine":
+        decay_steps = recipe.epochs * steps_per_epoch(len(splits.x_train), recipe.batch_size)
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
     model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_learning_rate, decay_steps)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=LOSSES[recipe.loss](),
         metrics=["accuracy"],
-        **speed_options(batch_size),
+        **speed_options(recipe.batch_size),
     )
-    return fit(model, splits, epochs=epochs, batch_size=batch_size)
+    return fit(model, splits, epochs=recipe.epochs, batch_size=recipe.batch_size)
 
 
 def fit(model, splits, *, epochs, batch_size):
@@ -187,12 +301,14 @@ def fit(model, splits, *, epochs, batch_size):
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     frame["seconds"] = timer.seconds
+    frame["validation_seconds"] = timer.validation_seconds
     test_loss, test_accuracy = model.evaluate(batches(splits.x_test, splits.y_test, EVALUATION_BATCH_SIZE), verbose=0)[:2]
     return Run(
         model=model,
         history=frame,
         batch_size=batch_size,
         num_train=len(splits.x_train),
+        num_test=len(splits.x_test),
         test_loss=float(test_loss),
         test_accuracy=float(test_accuracy),
     )
@@ -217,41 +333,3 @@ def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
         predictions = np.argmax(np.asarray(classifier(states)), axis=-1)
         correct.append(predictions == np.asarray(labels[start : start + batch_size])[:, None])
     return np.concatenate(correct).mean(axis=0)
-
-
-def results_dir(profile=None):
-    """``results/<profile>/`` at the top of the book (the folder with ``_toc.yml``).
-
-    Found from the working directory upwards, so a chapter run from
-    ``chapters/`` writes to the book's results; outside the book, ``./results``.
-    """
-    profile = profile or config.get_profile()
-    here = pathlib.Path.cwd()
-    top = next((p for p in (here, *here.parents) if (p / "_toc.yml").is_file()), here)
-    return top / "results" / profile.name
-
-
-def _results_path(chapter, profile):
-    return results_dir(profile) / f"{chapter}.json"
-
-
-def save_results(chapter, summaries, profile=None):
-    """Write a chapter's run summaries to ``results/<profile>/<chapter>.json``."""
-    profile = profile or config.get_profile()
-    path = _results_path(chapter, profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"chapter": chapter, "profile": profile.name, "runs": list(summaries)}
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    return path
-
-
-def read_results(chapter, profile=None):
-    """Return what `save_results` wrote for `chapter`, or None if that chapter has not run yet.
-
-    Chapters that compare with an earlier chapter's runs use it, and say in
-    their tables which results are missing instead of failing.
-    """
-    path = _results_path(chapter, profile)
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
