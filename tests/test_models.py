@@ -100,3 +100,15 @@ def test_hidden_states_needs_a_recurrent_layer():
     dense = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)], name="flat")
     with pytest.raises(ValueError, match="Model 'flat' has no recurrent layer"):
         models.hidden_states(dense)
+
+
+def test_a_spec_leaves_out_arguments_equal_to_their_defaults():
+    """The same model is the same spec, so the run registry trains it once."""
+    plain = models.Spec.of("stack", kind="lstm", num_units=100)
+    assert models.Spec.of("stack", kind="lstm", num_units=100, num_layers=1) == plain
+    assert models.Spec.of("stack", kind="gru", num_units=8, reset_after=True) == models.Spec.of("stack", kind="gru", num_units=8)
+    assert models.Spec.of("stack", kind="gru", num_units=8, reset_after=False).as_dict()["reset_after"] is False
+    assert models.Spec.of("single_lstm", num_units=8, output_activation=None) == models.Spec.of("single_lstm", num_units=8)
+    assert models.Spec.of("stack", kind="lstm", num_units=8, num_layers=2).build().count_params() == models.stack("lstm", 8, 2).count_params()
+    with pytest.raises(ValueError, match="Unknown builder 'tower'"):
+        models.Spec.of("tower", num_units=8)

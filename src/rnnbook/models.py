@@ -7,6 +7,7 @@ they teach.
 """
 
 import dataclasses
+import inspect
 
 import keras
 
@@ -144,10 +145,18 @@ class Spec:
 
     @classmethod
     def of(cls, builder, **arguments):
-        """The spec of ``BUILDERS[builder](**arguments)``."""
+        """The spec of ``BUILDERS[builder](**arguments)``, without the arguments that are defaults.
+
+        ``Spec.of("stack", kind="lstm", num_units=100, num_layers=1)`` and
+        ``Spec.of("stack", kind="lstm", num_units=100)`` build the same model,
+        so they are the same spec (and the same run in `rnnbook.runs`): an
+        argument equal to its default, the builder's or the layer's, is left out.
+        """
         if builder not in BUILDERS:
             raise ValueError(f"Unknown builder {builder!r}; choose one of {', '.join(BUILDERS)}.")
-        return cls(builder, tuple(sorted(arguments.items())))
+        defaults = _defaults(builder, arguments.get("kind"))
+        kept = {name: value for name, value in arguments.items() if not (name in defaults and defaults[name] == value)}
+        return cls(builder, tuple(sorted(kept.items())))
 
     def as_dict(self):
         return {"builder": self.builder, **dict(self.arguments)}
@@ -166,3 +175,17 @@ class Spec:
         size = f"{arguments.pop('num_layers', 1)}x{arguments.pop('num_units')}"
         options = "".join(f", {name}={value}" for name, value in sorted(arguments.items()))
         return f"{KIND_NAMES[kind]} {size}{options}"
+
+
+def _defaults(builder, kind=None):
+    """The default of every argument `BUILDERS[builder]` takes, and of the recurrent layer's options."""
+    functions = [BUILDERS[builder]]
+    if builder == "stack" and kind in RECURRENT_LAYERS:
+        layer = RECURRENT_LAYERS[kind]
+        functions.append(keras.layers.RNN.__init__ if layer is peephole_lstm else layer.__init__)
+    defaults = {}
+    for function in functions:
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.default is not inspect.Parameter.empty:
+                defaults.setdefault(parameter.name, parameter.default)
+    return defaults
