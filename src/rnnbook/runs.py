@@ -479,8 +479,8 @@ def glue(name, run, figure):
 
     value = FIGURES[figure](run)
     value = int(value) if figure == "parameters" else float(value)
-    if get_ipython() is None:
-        return value
+    if get_ipython() is None:  # a script or a test: nothing to glue into
+        return
     # myst-nb finds glued values by their "scrapbook" metadata and this MIME prefix
     # (myst_nb.ext.glue.glue with display=False).
     prefix = "application/papermill.record/"
@@ -489,7 +489,6 @@ def glue(name, run, figure):
         raw=True,
         metadata={"scrapbook": {"name": name, "mime_prefix": prefix}, METADATA_KEY: {"run": run.record.key, "figure": figure}},
     )
-    return value
 
 
 # The columns `table` can show: header, and the text of a cell for a run.
