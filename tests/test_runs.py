@@ -127,7 +127,7 @@ def test_recorded_never_trains(book, tiny_splits, count_training):
     shown = registry.recorded(MODEL, RECIPE, load_weights=False)
     assert len(count_training) == 1
     assert shown.model is None and shown.record.chapter == "05_gru"
-    assert runs.describe(shown.record, "shown").startswith("GRU 1x4; Adam 3e-3, cosine decay")
+    assert runs.describe(shown.record, "shown").startswith("GRU 1x4\n  Adam 3e-3, cosine decay")
 
 
 def a_program(n_epochs):

@@ -180,11 +180,11 @@ def check_close(what, actual, expected, tolerance):
 
     The chapters' equivalence checks go through here, so that a chapter whose
     check fails stops with an error (CI executes every chapter) instead of
-    printing a large number. Returns the largest difference.
+    printing a large number. Returns nothing, so that a check on a cell's
+    last line shows only its printed line.
 
     >>> check_close("ones", np.ones(3), np.ones(3) + 1e-9, 1e-6)
     ones: largest |difference| 1.0e-09 (tolerance 1e-06)
-    1.0000000000287557e-09
     """
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if actual.shape != expected.shape:
@@ -193,7 +193,6 @@ def check_close(what, actual, expected, tolerance):
     if not difference <= tolerance:  # NaN fails too
         raise AssertionError(f"{what}: largest |difference| {difference:.2e} is over the tolerance {tolerance:.0e}.")
     print(f"{what}: largest |difference| {difference:.1e} (tolerance {tolerance:.0e})")
-    return difference
 
 
 def check_far(what, actual, expected, at_least):
@@ -207,4 +206,3 @@ def check_far(what, actual, expected, at_least):
     if not difference >= at_least:
         raise AssertionError(f"{what}: largest |difference| {difference:.2e} is under {at_least:.0e}: they should differ.")
     print(f"{what}: largest |difference| {difference:.2f} (at least {at_least:.0e})")
-    return difference

@@ -438,18 +438,21 @@ def describe(record, action):
     ``"shown"`` (another chapter's run, read from its record).
     """
     run = record.as_run()
-    machine = f"{record.environment['cpu']}, {record.environment['cores']} cores"
     origin = {
-        "loaded": f"loaded from the run recorded by {chapter_title(record.chapter)}",
+        "loaded": f"loaded from the record of {chapter_title(record.chapter)}",
         "trained": "trained now and recorded",
         "shown": f"recorded by {chapter_title(record.chapter)}",
     }[action]
-    return (
-        f"{record.description}: {origin} (run {record.key}, {record.environment['recorded'][:10]}, "
-        f"{machine}); test accuracy {FIGURES['test_accuracy'](run):.2f} %, "
-        f"{FIGURES['training_minutes'](run):.1f} min of training, "
-        f"{run.seconds_per_epoch:.1f} s per epoch (this run's wall time)"
-    )
+    model, _, recipe = record.description.partition("; ")
+    environment = record.environment
+    return "\n".join([
+        model,
+        f"  {recipe}",
+        f"  run {record.key}: {origin}",
+        f"  recorded {environment['recorded'][:10]} on {environment['cpu']}, {environment['cores']} cores",
+        f"  test accuracy {FIGURES['test_accuracy'](run):.2f} %; {FIGURES['training_minutes'](run):.1f} min of "
+        f"training, {run.seconds_per_epoch:.1f} s per epoch (this run's wall time)",
+    ])
 
 
 def _display(data, provenance):
