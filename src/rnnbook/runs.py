@@ -450,8 +450,9 @@ def describe(record, action):
         f"  {recipe}",
         f"  run {record.key}: {origin}",
         f"  recorded {environment['recorded'][:10]} on {environment['cpu']}, {environment['cores']} cores",
-        f"  test accuracy {FIGURES['test_accuracy'](run):.2f} %; {FIGURES['training_minutes'](run):.1f} min of "
-        f"training, {run.seconds_per_epoch:.1f} s per epoch (this run's wall time)",
+        f"  test accuracy {FIGURES['test_accuracy'](run):.2f} %",
+        f"  {FIGURES['training_minutes'](run):.1f} min of training, {run.seconds_per_epoch:.1f} s per epoch "
+        "(wall time)",
     ])
 
 
