@@ -4,7 +4,9 @@
 Where the environment variable ``RNNBOOK_MNIST`` names a folder, it reads the
 four original IDX files (or a Keras-layout ``mnist.npz``) from there and never
 touches the network; otherwise Keras downloads the data once and caches it.
-Whatever it reads, it checks against the official files before trusting it.
+Whatever it reads, it checks against the official files before trusting it:
+the SHA-256 of each array's content, laid out as its IDX file (header and
+pixels), must be the published checksum of that file, whichever path it came by.
 
 `load_sequences` gives the book's view (chapter 1, "MNIST as sequences"):
 float32 pixels in [0, 1], shaped (samples, time steps, features) = (n, 28, 28),
@@ -14,6 +16,7 @@ split as the original TF1 programs split it.
 import dataclasses
 import gzip
 import hashlib
+import numbers
 import os
 import pathlib
 import zipfile
@@ -25,16 +28,14 @@ from rnnbook import config
 
 MNIST_VARIABLE = "RNNBOOK_MNIST"
 NPZ_NAME = "mnist.npz"
+# Keras's own download, ``keras.datasets.mnist.load_data()``: where it is cached, and
+# the SHA-256 of the file that Keras checks before trusting its cache.
+KERAS_CACHE = pathlib.Path("datasets") / NPZ_NAME
+KERAS_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
 # The original programs hold out the first 5,000 training images.
 NUM_HELD_OUT = 5_000
-
-# Label counts of the official files, digits 0-9.
-LABEL_COUNTS = {
-    "train": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
-    "test": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
-}
 
 
 class MNISTError(Exception):
@@ -57,6 +58,10 @@ class IdxFile:
     @property
     def kind(self):
         return "images" if len(self.shape) == 3 else "labels"
+
+    def header(self):
+        """The file's IDX header: the magic number, then each dimension, big-endian."""
+        return b"".join(n.to_bytes(4, "big") for n in (self.magic, *self.shape))
 
 
 IDX_FILES = {
@@ -213,6 +218,14 @@ def _load_with_keras():
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as exc:
+        cache = _keras_cache()
+        if cache.is_file() and _file_sha256(cache) != KERAS_NPZ_SHA256:
+            raise MNISTError(
+                f"Keras's cached {cache} is corrupt (its SHA-256 is not the "
+                f"published {KERAS_NPZ_SHA256}), and Keras could not download a new "
+                f"copy ({type(exc).__name__}: {exc}). Delete {cache} to download it "
+                f"again, or: {_HOW_TO_FIX}"
+            ) from exc
         raise MNISTError(
             f"{MNIST_VARIABLE} is not set, and Keras could not download MNIST "
             f"({type(exc).__name__}: {exc}). Without internet access: {_HOW_TO_FIX}"
@@ -222,8 +235,27 @@ def _load_with_keras():
     return arrays
 
 
+def _keras_cache():
+    """Where Keras caches its ``mnist.npz``: ``$KERAS_HOME`` (default ``~/.keras``)/datasets."""
+    home = os.environ.get("KERAS_HOME") or pathlib.Path("~", ".keras").expanduser()
+    return pathlib.Path(home) / KERAS_CACHE
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _check_arrays(arrays, source):
-    """Check shapes, dtypes and label counts of arrays not read from IDX files."""
+    """Check arrays not read from IDX files against the official files' checksums.
+
+    Each array, behind the header of its IDX file, must hash to that file's
+    published SHA-256: the same check as for the files themselves, so random
+    pixels or shuffled labels in the right shapes do not pass as MNIST.
+    """
     for key, spec in IDX_FILES.items():
         array = arrays[key]
         if array.shape != spec.shape or array.dtype != np.uint8:
@@ -231,14 +263,13 @@ def _check_arrays(arrays, source):
                 f"{source}: {key} has shape {array.shape} and dtype {array.dtype}, "
                 f"expected {spec.shape} and uint8. {_HOW_TO_FIX}"
             )
-    for split in ("train", "test"):
-        labels = arrays[f"y_{split}"]
-        counts = tuple(int(n) for n in np.bincount(labels, minlength=NUM_CLASSES))
-        if counts != LABEL_COUNTS[split]:
+        digest = hashlib.sha256(spec.header() + np.ascontiguousarray(array).tobytes())
+        if digest.hexdigest() != spec.sha256:
             raise MNISTError(
-                f"{source}: the {split} label counts are {counts}, expected "
-                f"{LABEL_COUNTS[split]}: these are not the official MNIST labels. "
-                f"{_HOW_TO_FIX}"
+                f"{source}: {key} has the right shape but not the official content "
+                f"(the SHA-256 of its IDX layout is {digest.hexdigest()}, expected "
+                f"{spec.sha256}, the checksum of {spec.name}): it is corrupted or "
+                f"not MNIST. {_HOW_TO_FIX}"
             )
 
 
@@ -276,11 +307,13 @@ def load_sequences(profile=None):
     """Load MNIST as row sequences, split as the original TF1 programs split it.
 
     The first 5,000 training images are the validation pool and the other
-    55,000 the training pool; the profile (see `rnnbook.config`) says how many
-    of each, and of the 10,000 test images, to use.
+    55,000 the training pool; the profile (a `rnnbook.config.Profile` or its
+    name; by default the one ``RNNBOOK_PROFILE`` selects) says how many of
+    each, and of the 10,000 test images, to use.
     """
-    profile = profile or config.get_profile()
+    profile = config.get_profile(profile)
     sizes = profile.data
+    check_sizes(sizes, f"profile {profile.name!r}")
     (x_train, y_train), (x_test, y_test) = load_mnist()
     training = slice(NUM_HELD_OUT, NUM_HELD_OUT + sizes.num_train)
     validation = slice(0, sizes.num_validation)
@@ -293,3 +326,26 @@ def load_sequences(profile=None):
         x_test=as_sequences(x_test[test]),
         y_test=y_test[test],
     )
+
+
+def check_sizes(sizes, what):
+    """Check a profile's split sizes against what MNIST holds; raise naming the bad one.
+
+    The validation images come from the 5,000 held out at the start of the
+    training file and the training images from the 55,000 after them, so a
+    larger validation split would overlap the training one, and a size beyond
+    a pool would be cut short without a word.
+    """
+    limits = {
+        "num_validation": NUM_HELD_OUT,
+        "num_train": IDX_FILES["x_train"].shape[0] - NUM_HELD_OUT,
+        "num_test": IDX_FILES["x_test"].shape[0],
+    }
+    for name, limit in limits.items():
+        value = getattr(sizes, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= limit:
+            raise ValueError(
+                f"{what}: {name}={value!r} must be a whole number of images from 1 to "
+                f"{limit:,} (the {name.removeprefix('num_')} pool of MNIST); change it "
+                f"in rnnbook.config.DATA."
+            )
