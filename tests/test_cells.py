@@ -79,3 +79,8 @@ def test_saves_and_loads_with_identical_predictions(tmp_path):
 def test_rejects_bad_units(units):
     with pytest.raises(ValueError, match="units must be a positive integer"):
         cells.PeepholeLSTMCell(units)
+
+
+def test_units_may_be_numpy_integers():
+    cell = cells.PeepholeLSTMCell(np.int64(4))
+    assert cell.units == 4 and type(cell.units) is int  # a plain int, so the config serialises

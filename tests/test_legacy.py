@@ -90,8 +90,19 @@ def test_read_data_sets_gives_the_profiles_splits(mnist_folder):
 def test_tf1_training_step_learns_a_fixed_batch(cell_name, num_layers, options):
     rng = np.random.default_rng(0)
     images, labels = rng.uniform(size=(20, 28, 28)).astype(np.float32), rng.integers(0, 10, 20)
-    step = legacy.training_step(cell_name, 16, num_layers, learning_rate=1e-2, **options)
-
-    losses = [step(images, labels) for _ in range(60)]
+    with legacy.training_step(cell_name, 16, num_layers, learning_rate=1e-2, **options) as step:
+        losses = [step(images, labels) for _ in range(60)]
 
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_a_closed_tf1_training_step_says_so():
+    images, labels = np.zeros((2, 28, 28), np.float32), np.zeros(2, np.int64)
+    step = legacy.training_step("GRUCell", 4)
+    session = step._session
+    step(images, labels)
+    step.close()
+    step.close()  # harmless
+    assert session._closed
+    with pytest.raises(RuntimeError, match="closed; build a new one"):
+        step(images, labels)

@@ -5,8 +5,42 @@ gone), so the book writes its own, in ``keras.ops`` only, so that it runs on
 every Keras backend (chapter 4, "A Keras 3 cell for peepholes").
 """
 
+import numbers
+
 import keras
 from keras import ops
+
+
+def check_units(units, name="units"):
+    """Return `units` as an int if it is a positive whole number; raise naming `name` if not.
+
+    NumPy integers pass, as Keras accepts them; booleans and floats do not.
+    Every layer and builder of the book checks its width through here.
+    """
+    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+        raise ValueError(f"{name} must be a positive integer, got {units!r}.")
+    return int(units)
+
+
+def unit_forget_bias(units, bias_initializer="zeros"):
+    """The initializer of an LSTM bias (4 * units,) with Keras's ``unit_forget_bias``.
+
+    `bias_initializer` for the input, candidate and output blocks and ones
+    for the forget gate's, so that a new cell keeps its state at first
+    (Jozefowicz et al., 2015), as ``keras.layers.LSTMCell`` starts.
+    """
+    bias_initializer = keras.initializers.get(bias_initializer)
+
+    def initializer(shape, dtype=None):
+        return ops.concatenate(
+            [
+                bias_initializer((units,), dtype=dtype),
+                ops.ones((units,), dtype=dtype),
+                bias_initializer((2 * units,), dtype=dtype),
+            ]
+        )
+
+    return initializer
 
 
 @keras.saving.register_keras_serializable(package="rnnbook")
@@ -44,8 +78,7 @@ class PeepholeLSTMCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}.")
+        units = check_units(units)
         self.units = units
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
@@ -65,21 +98,13 @@ class PeepholeLSTMCell(keras.layers.Layer):
         self.recurrent_kernel = self.add_weight(
             shape=(self.units, 4 * self.units), initializer=self.recurrent_initializer, name="recurrent_kernel"
         )
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=self._initial_bias, name="bias")
+        bias_initializer = (
+            unit_forget_bias(self.units, self.bias_initializer) if self.unit_forget_bias else self.bias_initializer
+        )
+        self.bias = self.add_weight(shape=(4 * self.units,), initializer=bias_initializer, name="bias")
         self.input_peephole, self.forget_peephole, self.output_peephole = (
             self.add_weight(shape=(self.units,), initializer=self.peephole_initializer, name=f"{gate}_peephole")
             for gate in ("input", "forget", "output")
-        )
-
-    def _initial_bias(self, shape, dtype=None):
-        if not self.unit_forget_bias:
-            return self.bias_initializer(shape, dtype=dtype)
-        return ops.concatenate(
-            [
-                self.bias_initializer((self.units,), dtype=dtype),
-                ops.ones((self.units,), dtype=dtype),
-                self.bias_initializer((2 * self.units,), dtype=dtype),
-            ]
         )
 
     def call(self, inputs, states, training=False):

@@ -23,23 +23,16 @@ It needs the TensorFlow backend.
 import keras
 import tensorflow as tf
 
-# Keras orders the four gate blocks i, f, c, o; BlockLSTM wants i, c, f, o.
-_KERAS_TO_BLOCK = (0, 2, 1, 3)
+from rnnbook import cells, legacy
 
 
 def _block_order(weights):
-    """Reorder the four gate blocks along the last axis from Keras's order to BlockLSTM's."""
+    """Reorder the four gate blocks along the last axis from Keras's order to BlockLSTM's.
+
+    BlockLSTM orders them i, c, f, o, as TF1's LSTM cells do (`rnnbook.legacy`).
+    """
     blocks = tf.split(weights, 4, axis=-1)
-    return tf.concat([blocks[k] for k in _KERAS_TO_BLOCK], axis=-1)
-
-
-def _unit_forget_bias(units):
-    """The initial LSTM bias of Keras's ``unit_forget_bias``: zeros, but ones for the forget gate."""
-
-    def initializer(shape, dtype=None):
-        return tf.concat([tf.zeros(units, dtype), tf.ones(units, dtype), tf.zeros(2 * units, dtype)], 0)
-
-    return initializer
+    return tf.concat([blocks[k] for k in legacy.KERAS_TO_TF1_LSTM], axis=-1)
 
 
 def _add_peepholes(layer):
@@ -48,11 +41,6 @@ def _add_peepholes(layer):
         layer.add_weight(shape=(layer.units,), initializer="zeros", name=f"{gate}_peephole")
         for gate in ("input", "forget", "output")
     ]
-
-
-def _check_units(units):
-    if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-        raise ValueError(f"units must be a positive integer, got {units!r}.")
 
 
 @keras.saving.register_keras_serializable(package="rnnbook")
@@ -73,8 +61,7 @@ class FusedLSTM(keras.layers.Layer):
 
     def __init__(self, units, peepholes=False, return_sequences=False, **kwargs):
         super().__init__(**kwargs)
-        _check_units(units)
-        self.units = units
+        self.units = cells.check_units(units)
         self.peepholes = peepholes
         self.return_sequences = return_sequences
 
@@ -84,7 +71,7 @@ class FusedLSTM(keras.layers.Layer):
         self.recurrent_kernel = self.add_weight(
             shape=(self.units, 4 * self.units), initializer="orthogonal", name="recurrent_kernel"
         )
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=_unit_forget_bias(self.units), name="bias")
+        self.bias = self.add_weight(shape=(4 * self.units,), initializer=cells.unit_forget_bias(self.units), name="bias")
         self.peephole_weights = _add_peepholes(self) if self.peepholes else []
 
     def call(self, inputs):
@@ -138,8 +125,7 @@ class _Projected(keras.layers.Layer):
 
     def __init__(self, units, return_sequences=False, **kwargs):
         super().__init__(**kwargs)
-        _check_units(units)
-        self.units = units
+        self.units = cells.check_units(units)
         self.return_sequences = return_sequences
 
     def build(self, input_shape):
@@ -194,7 +180,7 @@ class ProjectedLSTM(_Projected):
         self.peepholes = peepholes
 
     def build_bias(self):
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=_unit_forget_bias(self.units), name="bias")
+        self.bias = self.add_weight(shape=(4 * self.units,), initializer=cells.unit_forget_bias(self.units), name="bias")
         self.peephole_weights = _add_peepholes(self) if self.peepholes else []
 
     def input_bias(self):

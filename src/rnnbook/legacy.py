@@ -70,14 +70,13 @@ def run_cell(cell_name, num_units, inputs, weights, **options):
 
 
 def training_step(cell_name, num_units, num_layers=1, learning_rate=1e-3, **options):
-    """The TF1 programs' training graph; returns ``step(images, labels)``, one Adam step.
+    """The TF1 programs' training graph, as a `TrainingStep`: one Adam step per call.
 
     `num_layers` cells `cell_name` in a ``MultiRNNCell`` (a single cell
     without it), ``dynamic_rnn`` over the rows, a dense layer on the top
     layer's final hidden state, softmax cross-entropy and Adam: the graph of
-    the TF1 programs, built in a private ``tf.Graph`` and run in its own
-    ``tf.compat.v1.Session`` (chapter 7 times it as the baseline). `images`
-    is (batch, 28, 28) float32, `labels` integer class indices.
+    the TF1 programs, built in a private ``tf.Graph`` (chapter 7 times it as
+    the baseline).
     """
     graph = tf.Graph()
     with graph.as_default(), _without_deprecation_notices():
@@ -95,13 +94,41 @@ def training_step(cell_name, num_units, num_layers=1, learning_rate=1e-3, **opti
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.matmul(top, weights) + bias)
         )
         train = tf.compat.v1.train.AdamOptimizer(learning_rate).minimize(loss)
-        session = tf.compat.v1.Session(graph=graph)
-        session.run(tf.compat.v1.global_variables_initializer())
+    return TrainingStep(graph, images, labels, train, loss)
 
-    def step(batch_images, batch_labels):
-        return session.run((train, loss), {images: batch_images, labels: batch_labels})[1]
 
-    return step
+class TrainingStep:
+    """A TF1 training graph and the ``tf.compat.v1.Session`` that runs it.
+
+    ``step(images, labels)`` runs one training step on a batch (`images`
+    (batch, 28, 28) float32, `labels` integer class indices) and returns its
+    loss. The session holds the graph's variables and threads until `close`;
+    use it as a context manager (``with training_step(...) as step:``) to
+    close it at the end.
+    """
+
+    def __init__(self, graph, images, labels, train, loss):
+        self._images, self._labels, self._fetches = images, labels, (train, loss)
+        self._session = tf.compat.v1.Session(graph=graph)
+        with graph.as_default():
+            self._session.run(tf.compat.v1.global_variables_initializer())
+
+    def __call__(self, images, labels):
+        if self._session is None:
+            raise RuntimeError("This TF1 training step is closed; build a new one with training_step(...).")
+        return self._session.run(self._fetches, {self._images: images, self._labels: labels})[1]
+
+    def close(self):
+        """Close the session and free what it holds. Closing twice is harmless."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 @contextlib.contextmanager
@@ -124,8 +151,9 @@ def _reorder_gates(array, order):
     return np.concatenate([blocks[i] for i in order], axis=-1)
 
 
-# Keras orders an LSTM's blocks i, f, c, o; TF1 orders them i, j (= c), f, o.
-_KERAS_TO_TF1_LSTM = (0, 2, 1, 3)
+# Keras orders an LSTM's blocks i, f, c, o; TF1 orders them i, j (= c), f, o, and so
+# does TensorFlow's fused BlockLSTM kernel (`rnnbook.fused`).
+KERAS_TO_TF1_LSTM = (0, 2, 1, 3)
 
 
 def lstm_weights_to_tf1(kernel, recurrent_kernel, bias, forget_bias=1.0):
@@ -139,8 +167,8 @@ def lstm_weights_to_tf1(kernel, recurrent_kernel, bias, forget_bias=1.0):
     keras_bias = np.asarray(bias, dtype=np.float64).copy()
     keras_bias[num_units : 2 * num_units] -= forget_bias
     return {
-        "kernel": _reorder_gates(np.concatenate([kernel, recurrent_kernel], axis=0), _KERAS_TO_TF1_LSTM),
-        "bias": _reorder_gates(keras_bias, _KERAS_TO_TF1_LSTM),
+        "kernel": _reorder_gates(np.concatenate([kernel, recurrent_kernel], axis=0), KERAS_TO_TF1_LSTM),
+        "bias": _reorder_gates(keras_bias, KERAS_TO_TF1_LSTM),
     }
 
 
