@@ -37,7 +37,7 @@ def test_same_seed_same_initial_weights():
 
 @pytest.mark.parametrize("num_units", [0, -3])
 def test_single_lstm_rejects_bad_width(num_units):
-    with pytest.raises(ValueError, match="num_units must be a positive number of units"):
+    with pytest.raises(ValueError, match="num_units must be a positive integer"):
         models.single_lstm(num_units)
 
 
@@ -63,8 +63,10 @@ def test_stack_parameter_counts(kind, num_units, num_layers, expected):
     "kwargs, message",
     [
         (dict(kind="lstn", num_units=10), "Unknown kind of layer 'lstn'; choose one of lstm, peephole_lstm, gru"),
-        (dict(kind="lstm", num_units=0), "must be positive, got num_units=0"),
-        (dict(kind="lstm", num_units=10, num_layers=0), "num_layers=0"),
+        (dict(kind="lstm", num_units=0), "num_units must be a positive integer, got 0"),
+        (dict(kind="lstm", num_units=2.5), "num_units must be a positive integer, got 2.5"),
+        (dict(kind="lstm", num_units=10, num_layers=0), "num_layers must be a positive integer, got 0"),
+        (dict(kind="lstm", num_units=10, return_sequences=True), "stack sets return_sequences of each layer itself"),
     ],
 )
 def test_stack_rejects_bad_arguments(kwargs, message):
@@ -112,3 +114,43 @@ def test_a_spec_leaves_out_arguments_equal_to_their_defaults():
     assert models.Spec.of("stack", kind="lstm", num_units=8, num_layers=2).build().count_params() == models.stack("lstm", 8, 2).count_params()
     with pytest.raises(ValueError, match="Unknown builder 'tower'"):
         models.Spec.of("tower", num_units=8)
+
+
+@pytest.mark.parametrize("kind", sorted(models.RECURRENT_LAYERS))
+def test_stack_takes_unroll_false(kind):
+    model = models.stack(kind, 8, 2, unroll=False)
+    assert [layer.unroll for layer in model.layers[:-1]] == [False, False]
+    assert all(layer.unroll is models.UNROLL for layer in models.stack(kind, 8, 2).layers[:-1])
+
+
+def test_a_spec_keeps_an_option_that_differs_from_what_stack_sets():
+    # unroll=False is the layers' own default but not what stack builds, so it must stay in the spec.
+    spec = models.Spec.of("stack", kind="lstm", num_units=8, unroll=False)
+    assert spec.as_dict()["unroll"] is False
+    assert not spec.build().layers[0].unroll
+    assert models.Spec.of("stack", kind="lstm", num_units=8, unroll=True) == models.Spec.of("stack", kind="lstm", num_units=8)
+
+
+def test_peephole_lstm_passes_cell_options_to_the_cell():
+    layer = models.peephole_lstm(8, unit_forget_bias=False, recurrent_initializer="zeros", return_sequences=True)
+    layer(np.zeros((1, 3, 4), np.float32))
+    assert not layer.cell.unit_forget_bias and layer.return_sequences
+    np.testing.assert_array_equal(layer.cell.bias.numpy(), np.zeros(32))  # no forget-gate ones
+    np.testing.assert_array_equal(layer.cell.recurrent_kernel.numpy(), np.zeros((8, 32)))
+    spec = models.Spec.of("stack", kind="peephole_lstm", num_units=8, unit_forget_bias=True)
+    assert spec == models.Spec.of("stack", kind="peephole_lstm", num_units=8)  # the cell's default
+
+
+def test_widths_may_be_numpy_integers():
+    assert models.stack("gru", np.int64(8), np.int64(2)).count_params() == models.stack("gru", 8, 2).count_params()
+    assert models.single_lstm(np.int64(8)).count_params() == models.single_lstm(8).count_params()
+
+
+def test_hidden_states_of_one_layer_are_a_list_of_one():
+    model = models.stack("gru", 6)
+    rows = np.random.default_rng(2).uniform(size=(3, 28, 28)).astype(np.float32)
+    probe = models.hidden_states(model)
+    (called,) = probe(rows)
+    (predicted,) = probe.predict(rows)
+    assert np.asarray(called).shape == predicted.shape == (3, 28, 6)
+    np.testing.assert_allclose(np.asarray(called), predicted, atol=1e-6)

@@ -20,6 +20,9 @@ UNROLL = True
 
 INPUT_SHAPE = (data.IMAGE_SIZE, data.IMAGE_SIZE)
 
+# The layer options `stack` sets unless told otherwise (they replace the layers' defaults).
+STACK_DEFAULTS = {"unroll": UNROLL}
+
 
 def single_lstm(num_units, output_activation=None, name="single_lstm"):
     """One LSTM layer of `num_units` read over the rows, then a dense layer (chapter 2).
@@ -30,8 +33,7 @@ def single_lstm(num_units, output_activation=None, name="single_lstm"):
     program as written applied ``"softmax"`` here, before a loss that applies
     softmax again.
     """
-    if num_units < 1:
-        raise ValueError(f"num_units must be a positive number of units, got {num_units}.")
+    num_units = cells.check_units(num_units, "num_units")
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE, name="rows"),
@@ -49,8 +51,17 @@ def single_lstm(num_units, output_activation=None, name="single_lstm"):
 
 
 def peephole_lstm(units, **options):
-    """A recurrent layer of `rnnbook.cells.PeepholeLSTMCell` (chapter 4)."""
-    return keras.layers.RNN(cells.PeepholeLSTMCell(units), **options)
+    """A ``keras.layers.RNN`` of `rnnbook.cells.PeepholeLSTMCell` (chapter 4).
+
+    Takes the options of ``keras.layers.LSTM`` that apply: those of the cell
+    (``unit_forget_bias``, the initializers, the activations) go to the cell,
+    the others (``return_sequences``, ``unroll``, ``name``, ...) to the layer.
+    """
+    cell_options = {name: options.pop(name) for name in list(options) if name in _CELL_OPTIONS}
+    return keras.layers.RNN(cells.PeepholeLSTMCell(units, **cell_options), **options)
+
+
+_CELL_OPTIONS = set(inspect.signature(cells.PeepholeLSTMCell.__init__).parameters) - {"self", "units", "kwargs"}
 
 
 RECURRENT_LAYERS = {
@@ -69,23 +80,22 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
     (chapter 3, "What stacking means"). `kind` is a key of `RECURRENT_LAYERS`.
     The dense layer has Keras's default initial values, as ``tf.layers.dense``
     had in the TF1 programs. `layer_options` go to every recurrent layer
-    (for example ``reset_after=False`` for a GRU).
+    (for example ``reset_after=False`` for a GRU, or ``unroll=False`` for a
+    loop instead of the book's unrolled steps).
     """
     if kind not in RECURRENT_LAYERS:
         raise ValueError(f"Unknown kind of layer {kind!r}; choose one of {', '.join(RECURRENT_LAYERS)}.")
-    if num_units < 1 or num_layers < 1:
+    num_units = cells.check_units(num_units, "num_units")
+    num_layers = cells.check_units(num_layers, "num_layers")
+    fixed = {"return_sequences", "name"} & set(layer_options)
+    if fixed:
         raise ValueError(
-            f"num_units and num_layers must be positive, got num_units={num_units}, num_layers={num_layers}."
+            f"stack sets {', '.join(sorted(fixed))} of each layer itself; leave it out of the options."
         )
     layer = RECURRENT_LAYERS[kind]
+    options = {**STACK_DEFAULTS, **layer_options}
     recurrent = [
-        layer(
-            num_units,
-            return_sequences=depth < num_layers - 1,
-            unroll=UNROLL,
-            name=f"{kind}_{depth + 1}",
-            **layer_options,
-        )
+        layer(num_units, return_sequences=depth < num_layers - 1, name=f"{kind}_{depth + 1}", **options)
         for depth in range(num_layers)
     ]
     return keras.Sequential(
@@ -95,26 +105,45 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
 
 
 def hidden_states(model):
-    """A model that returns every recurrent layer's hidden state at every step.
+    """A `HiddenStates` probe of `model`'s recurrent layers (chapters 3 and 6)."""
+    return HiddenStates(model)
+
+
+class HiddenStates:
+    """Every recurrent layer's hidden state at every step of a trained model.
 
     Built from `model`'s own weights: each recurrent layer is copied with
     ``return_sequences=True`` so that the last one, too, shows all 28 steps.
-    Calling it gives one (batch, time steps, units) array per layer, bottom
-    layer first, in a list; for a single recurrent layer Keras returns that
-    one array on its own, not in a list.
+    Calling it, or its `predict`, gives a list of one (batch, time steps,
+    units) array per recurrent layer, bottom layer first - a list even for a
+    single layer (a Keras model with one output would return the bare array).
     """
-    inputs = keras.Input(INPUT_SHAPE, name="rows")
-    states, sequence = [], inputs
-    for layer in model.layers:
-        if not isinstance(layer, keras.layers.RNN):
-            continue
-        copy = layer.__class__.from_config({**layer.get_config(), "return_sequences": True})
-        sequence = copy(sequence)
-        copy.set_weights(layer.get_weights())
-        states.append(sequence)
-    if not states:
-        raise ValueError(f"Model {model.name!r} has no recurrent layer.")
-    return keras.Model(inputs, states, name=f"{model.name}_hidden_states")
+
+    def __init__(self, model):
+        inputs = keras.Input(INPUT_SHAPE, name="rows")
+        states, sequence = [], inputs
+        for layer in model.layers:
+            if not isinstance(layer, keras.layers.RNN):
+                continue
+            copy = layer.__class__.from_config({**layer.get_config(), "return_sequences": True})
+            sequence = copy(sequence)
+            copy.set_weights(layer.get_weights())
+            states.append(sequence)
+        if not states:
+            raise ValueError(f"Model {model.name!r} has no recurrent layer.")
+        self.model = keras.Model(inputs, states, name=f"{model.name}_hidden_states")
+
+    def __call__(self, images):
+        """The hidden states for a batch of `images`, as tensors."""
+        return _as_list(self.model(images))
+
+    def predict(self, images, batch_size=500):
+        """The hidden states for `images`, in batches of `batch_size`, as NumPy arrays."""
+        return _as_list(self.model.predict(images, batch_size=batch_size, verbose=0))
+
+
+def _as_list(outputs):
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
 # What the book calls each kind of recurrent layer.
@@ -178,12 +207,20 @@ class Spec:
 
 
 def _defaults(builder, kind=None):
-    """The default of every argument `BUILDERS[builder]` takes, and of the recurrent layer's options."""
+    """The default of every argument `BUILDERS[builder]` takes, and of the recurrent layer's options.
+
+    For `stack`, its own `STACK_DEFAULTS` come first: they are what a layer
+    gets when the option is left out, whatever the layer's default.
+    """
     functions = [BUILDERS[builder]]
-    if builder == "stack" and kind in RECURRENT_LAYERS:
-        layer = RECURRENT_LAYERS[kind]
-        functions.append(keras.layers.RNN.__init__ if layer is peephole_lstm else layer.__init__)
     defaults = {}
+    if builder == "stack" and kind in RECURRENT_LAYERS:
+        defaults.update(STACK_DEFAULTS)
+        layer = RECURRENT_LAYERS[kind]
+        if layer is peephole_lstm:
+            functions += [cells.PeepholeLSTMCell.__init__, keras.layers.RNN.__init__]
+        else:
+            functions.append(layer.__init__)
     for function in functions:
         for parameter in inspect.signature(function).parameters.values():
             if parameter.default is not inspect.Parameter.empty:

@@ -86,10 +86,14 @@ def data_identity(profile):
     return {"mnist_sha256": files.hexdigest(), **vars(profile.data)}
 
 
-def keras_path(recipe):
-    """How a Keras run's steps are executed (`rnnbook.training.speed_options`, unroll)."""
+def keras_path(recipe, model=None):
+    """How a Keras run's steps are executed (`rnnbook.training.speed_options`, unroll).
+
+    `model` (the model's spec as a dict) may set ``unroll`` itself; otherwise
+    the layers unroll as `rnnbook.models.UNROLL` says.
+    """
     options = training.speed_options(recipe.batch_size, distributed=recipe.devices > 1)
-    return {"unroll": models.UNROLL, **options}
+    return {"unroll": (model or {}).get("unroll", models.UNROLL), **options}
 
 
 def identity(model, recipe, profile, path=None, libraries=None):
@@ -103,7 +107,7 @@ def identity(model, recipe, profile, path=None, libraries=None):
     if isinstance(model, models.Spec):
         model = model.as_dict()
     if isinstance(recipe, training.Recipe):
-        path = keras_path(recipe) if path is None else path
+        path = keras_path(recipe, model) if path is None else path
         recipe = dataclasses.asdict(recipe)
     if libraries is None:
         libraries = {"tensorflow": tf.__version__, "keras": keras.__version__}
