@@ -27,6 +27,67 @@ def test_every_candidate_trains_the_same_model(spec):
             assert bench.custom_model(spec, candidate).count_params() == keras_model.count_params()
 
 
+@pytest.mark.parametrize("kind", sorted(bench.models.RECURRENT_LAYERS))
+@pytest.mark.parametrize("candidate", bench.CANDIDATES)
+def test_every_candidate_that_applies_can_be_built(kind, candidate):
+    spec = bench.Spec(kind, 4, 1, 2)
+    if not bench.applies(spec, candidate):
+        return
+    train, close = bench.trainer(spec, candidate)
+    try:
+        train(np.zeros((2, 28, 28), np.float32), np.zeros(2, np.int64))
+    finally:
+        close()
+
+
+def test_bench_models_are_the_book_budgets():
+    single, stacked = bench.config.get_profile("full").chapter("02_single_lstm"), bench.config.get_profile("full").chapter("03_stacked_lstms")
+    assert bench.Spec("lstm", single.num_units, 1, single.batch_size) in bench.MODELS
+    assert bench.Spec("gru", stacked.num_units, stacked.num_layers, stacked.batch_size) in bench.MODELS
+
+
+@pytest.mark.parametrize("name", sorted(bench.config.PROFILES))
+def test_the_models_chapter_7_names_exist(name):
+    names = bench.config.get_profile(name).chapter("07_training_speed").models
+    assert [spec.name for spec in bench.models_named(names)] == list(names)
+
+
+def test_an_unknown_model_name_is_an_error():
+    with pytest.raises(ValueError, match=r"Unknown model\(s\) \['lstm 1x1000'\]; the benchmark's models are"):
+        bench.models_named(["lstm 1x100", "lstm 1x1000"])
+    with pytest.raises(ValueError, match="Unknown kind of layer 'lstn'"):
+        bench.Spec("lstn", 100, 1, 50)
+    with pytest.raises(ValueError, match="num_layers must be a positive integer"):
+        bench.Spec("lstm", 100, 0, 50)
+
+
+class BreaksTF1(bench.Worker):
+    """A worker that asks its process to set up a candidate that does not exist instead of "tf1"."""
+
+    def send(self, command, *args):
+        if command == "set_up" and args[1] == "tf1":
+            args = (args[0], "tf2", *args[2:])
+        super().send(command, *args)
+
+
+def test_a_failing_candidate_keeps_the_other_rows():
+    specs = [bench.Spec("lstm", 4, 1, 8), bench.Spec("gru", 3, 1, 8)]
+    with pytest.raises(bench.BenchmarkError, match=r"2 candidate\(s\) failed") as caught:
+        bench.measure(specs, ["keras", "tf1"], num_images=16, rounds=2, start_worker=BreaksTF1)
+    timings = caught.value.timings
+    assert set(timings["candidate"]) == {"keras"} and len(timings) == 2 * 2  # both specs, both rounds
+    assert [failure[:2] for failure in caught.value.failures] == [("lstm 1x4", "tf1"), ("gru 1x3", "tf1")]
+    assert "Unknown candidate 'tf2'" in caught.value.failures[0][2]
+
+
+def test_worker_close_kills_and_reaps_a_busy_process():
+    worker = bench.Worker()
+    worker.send("set_up", bench.Spec("lstm", 1000, 3, 500), "unroll+jit", np.zeros((500, 28, 28), np.float32),
+                np.zeros(500, np.int64), [500])
+    worker.close(timeout=0.5)  # long before the set-up could end
+    assert worker._process.exitcode is not None  # killed and reaped, not left a zombie
+
+
 def test_each_kind_gets_one_custom_path():
     gru, lstm = bench.Spec("gru", 5, 1, 4), bench.Spec("peephole_lstm", 5, 1, 4)
     assert not bench.applies(gru, "fused") and bench.applies(gru, "projected")

@@ -85,6 +85,7 @@ def test_speed_options_use_xla_for_small_batches_only():
     assert not training.speed_options(150)["jit_compile"]
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
         assert training.speed_options(150)["steps_per_execution"] == 1
+        assert not training.speed_options(50)["jit_compile"]  # XLA cannot reach other devices
     with pytest.raises(ValueError, match="batch_size must be a positive"):
         training.speed_options(0)
 

@@ -23,6 +23,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pathlib
+import sys
 import time
 import traceback
 
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import data, fused, legacy, models, runs, training
+from rnnbook import cells, config, data, fused, legacy, models, runs, training
 
 RESULTS_FILE = "bench.json"
 
@@ -44,6 +45,12 @@ class Spec:
     num_units: int
     num_layers: int
     batch_size: int
+
+    def __post_init__(self):
+        if self.kind not in models.RECURRENT_LAYERS:
+            raise ValueError(f"Unknown kind of layer {self.kind!r}; choose one of {', '.join(models.RECURRENT_LAYERS)}.")
+        for name in ("num_units", "num_layers", "batch_size"):
+            cells.check_units(getattr(self, name), name)
 
     @property
     def name(self):
@@ -64,12 +71,29 @@ class Spec:
         return 3 * forward
 
 
+def _book_models():
+    """The models chapters 2 to 5 train, each kind at the sizes and batches of `rnnbook.config`."""
+    single, stacked = config.CHAPTERS["02_single_lstm"], config.CHAPTERS["03_stacked_lstms"]
+    sizes = ((single["num_units"], 1, single["batch_size"]),
+             (stacked["num_units"], stacked["num_layers"], stacked["batch_size"]))
+    return tuple(Spec(kind, *size) for kind in ("lstm", "peephole_lstm", "gru") for size in sizes)
+
+
 # The models the book trains (chapters 2 to 5), with their batch sizes.
-MODELS = tuple(
-    Spec(kind, num_units, num_layers, batch_size)
-    for kind in ("lstm", "peephole_lstm", "gru")
-    for num_units, num_layers, batch_size in ((100, 1, 50), (150, 3, 150))
-)
+MODELS = _book_models()
+
+
+def models_named(names):
+    """The specs of `MODELS` called `names` (e.g. ``"lstm 3x150"``), in that order.
+
+    An unknown name is an error that lists the known ones, so that a typo in
+    `rnnbook.config` or on the command line cannot select nothing.
+    """
+    by_name = {spec.name: spec for spec in MODELS}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ValueError(f"Unknown model(s) {unknown}; the benchmark's models are {list(by_name)}.")
+    return [by_name[name] for name in names]
 
 # Every way to train a model. "keras" is the layer with Keras's defaults;
 # "fused" is TensorFlow's fused LSTM kernel and "projected" the layers that
@@ -79,44 +103,44 @@ CANDIDATES = ("keras", "unroll", "jit", "unroll+jit", "fused", "projected", "tf1
 # The TF1 cell of each kind, as the second TF1 program names them.
 TF1_CELLS = {"lstm": ("BasicLSTMCell", {}), "peephole_lstm": ("LSTMCell", {"use_peepholes": True}), "gru": ("GRUCell", {})}
 
+# The `rnnbook.fused` layer of each custom candidate and kind, and its options.
+CUSTOM_LAYERS = {
+    ("fused", "lstm"): (fused.FusedLSTM, {}),
+    ("fused", "peephole_lstm"): (fused.FusedLSTM, {"peepholes": True}),
+    ("projected", "lstm"): (fused.ProjectedLSTM, {}),
+    ("projected", "peephole_lstm"): (fused.ProjectedLSTM, {"peepholes": True}),
+    ("projected", "gru"): (fused.ProjectedGRU, {}),
+}
+# The custom candidates timed: one per kind of layer. The LSTMs get TensorFlow's
+# fused kernel; the GRU, which has no trainable fused kernel, the projected layer.
+# (The projected LSTMs are built and tested, and left out to keep the run short.)
+TIMED_CUSTOM = {("fused", "lstm"), ("fused", "peephole_lstm"), ("projected", "gru")}
+
 
 def keras_model(spec, unroll):
     """`rnnbook.models.stack` for `spec`, with its recurrent layers' ``unroll`` set to `unroll`."""
-    model = models.stack(spec.kind, spec.num_units, spec.num_layers)
-    config = model.get_config()
-    for layer in config["layers"]:
-        if "unroll" in layer["config"]:
-            layer["config"]["unroll"] = unroll
-    return keras.Sequential.from_config(config)
+    return models.stack(spec.kind, spec.num_units, spec.num_layers, unroll=unroll)
 
 
 def custom_model(spec, candidate):
     """`spec` built from the `rnnbook.fused` layers of `candidate`: the same function as `keras_model`."""
-    if candidate not in ("fused", "projected") or (candidate, spec.kind) == ("fused", "gru"):
-        raise ValueError(f"No {candidate!r} layer for {spec.kind!r}.")
-    peepholes = {"peepholes": True} if spec.kind == "peephole_lstm" else {}
-    layer = {
-        ("fused", "lstm"): fused.FusedLSTM,
-        ("projected", "lstm"): fused.ProjectedLSTM,
-        ("projected", "gru"): fused.ProjectedGRU,
-    }[candidate, spec.kind.replace("peephole_", "")]
+    if (candidate, spec.kind) not in CUSTOM_LAYERS:
+        raise ValueError(f"No {candidate!r} layer for {spec.kind!r}; there are: {sorted(CUSTOM_LAYERS)}.")
+    layer, options = CUSTOM_LAYERS[candidate, spec.kind]
     recurrent = [
-        layer(spec.num_units, return_sequences=depth < spec.num_layers - 1, **peepholes) for depth in range(spec.num_layers)
+        layer(spec.num_units, return_sequences=depth < spec.num_layers - 1, **options) for depth in range(spec.num_layers)
     ]
     return keras.Sequential([keras.Input(models.INPUT_SHAPE), *recurrent, keras.layers.Dense(data.NUM_CLASSES)])
 
 
 def applies(spec, candidate):
-    """Whether `candidate` is timed on `spec`: one custom path per kind of layer.
-
-    The LSTMs get TensorFlow's fused kernel ("fused"); the GRU, which has no
-    trainable fused kernel, gets the projected layer. (`custom_model` also
-    builds a projected LSTM; it is left out to keep the run short.)
-    """
-    if candidate == "fused":
-        return spec.kind != "gru"
-    if candidate == "projected":
-        return spec.kind == "gru"
+    """Whether `candidate` is timed on `spec`: only what `trainer` can build, one custom path per kind."""
+    if candidate not in CANDIDATES:
+        raise ValueError(f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}.")
+    if candidate == "tf1":
+        return spec.kind in TF1_CELLS
+    if candidate in ("fused", "projected"):
+        return (candidate, spec.kind) in TIMED_CUSTOM
     return True
 
 
@@ -137,8 +161,13 @@ def book_speed_ratio(table, spec, other):
 
 
 def trainer(spec, candidate):
-    """Return ``train(images, labels)``: one pass of training over them with `candidate`."""
+    """Return ``(train, close)``: ``train(images, labels)`` trains one pass over them with `candidate`.
+
+    ``close()`` frees what the candidate holds (the TF1 program's session).
+    """
     if candidate == "tf1":
+        if spec.kind not in TF1_CELLS:
+            raise ValueError(f"TF1 has no cell for {spec.kind!r}; it has cells for {', '.join(TF1_CELLS)}.")
         cell_name, options = TF1_CELLS[spec.kind]
         step = legacy.training_step(cell_name, spec.num_units, spec.num_layers, **options)
 
@@ -146,7 +175,7 @@ def trainer(spec, candidate):
             for start in range(0, len(images), spec.batch_size):
                 step(images[start : start + spec.batch_size], labels[start : start + spec.batch_size])
 
-        return train
+        return train, step.close
     if candidate not in CANDIDATES:
         raise ValueError(f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}.")
     keras.utils.set_random_seed(0)
@@ -154,17 +183,13 @@ def trainer(spec, candidate):
         model = custom_model(spec, candidate)
     else:
         model = keras_model(spec, unroll="unroll" in candidate)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile="jit" in candidate,
-        steps_per_execution=training.STEPS_PER_EXECUTION,
-    )
+    recipe = training.Recipe(epochs=1, batch_size=spec.batch_size, learning_rate=1e-3, seed=0, schedule="constant")
+    training.compile_model(model, recipe, jit_compile="jit" in candidate)
 
     def train(images, labels):
         model.fit(training.batches(images, labels, spec.batch_size), epochs=1, shuffle=False, verbose=0)
 
-    return train
+    return train, _nothing
 
 
 def matmul_gflops(m, k, repeats=20, fastest=False):
@@ -208,7 +233,16 @@ def matmul_peak():
 SET_UP_ORDER = ("unroll+jit", "unroll", "projected", "jit", "keras", "fused", "tf1")
 
 
-def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
+class BenchmarkError(RuntimeError):
+    """Some candidates failed; `timings` holds every row measured, `failures` what failed and why."""
+
+    def __init__(self, failures, timings):
+        lines = "\n".join(f"- {model}, {candidate}: {error.splitlines()[-1]}" for model, candidate, error in failures)
+        super().__init__(f"{len(failures)} candidate(s) failed; the others were measured:\n{lines}")
+        self.failures, self.timings = failures, timings
+
+
+def measure(specs, candidates, num_images=10_000, rounds=3, seed=0, start_worker=None):
     """Time every candidate on every spec; one row per (spec, candidate, round).
 
     Each candidate trains on `num_images` timed images in all, split evenly
@@ -222,6 +256,12 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
     candidates train in a new random order, one at a time while the others
     wait, each on the same random images.
 
+    A candidate that fails on a spec is dropped from that spec (its worker is
+    replaced for the next one) and the others go on; at the end a
+    `BenchmarkError` lists the failures and carries every row measured.
+    `start_worker` starts a candidate's process (default `Worker`; the tests
+    pass one that breaks a candidate).
+
     The processes are started with "spawn": a script that calls this function
     must do so under ``if __name__ == "__main__":``.
     """
@@ -229,8 +269,12 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
     if unknown:
         raise ValueError(f"Unknown candidate(s) {unknown}; choose from {', '.join(CANDIDATES)}.")
     rng = np.random.default_rng(seed)
-    rows = []
-    workers = {}
+    rows, failures, workers = [], [], {}
+
+    def fail(spec, candidate, error):
+        failures.append((spec.name, candidate, str(error)))
+        workers.pop(candidate).close()
+
     try:
         for spec in specs:
             count = spec.batch_size * math.ceil(num_images / rounds / spec.batch_size)
@@ -242,33 +286,55 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0):
             active = [candidate for candidate in candidates if applies(spec, candidate)]
             for candidate in active:
                 if candidate not in workers:
-                    workers[candidate] = Worker()
-            _set_up(workers, spec, active, images, labels, warm_up)
+                    workers[candidate] = (start_worker or Worker)()
+            for candidate, error in _set_up(workers, spec, active, images, labels, warm_up).items():
+                fail(spec, candidate, error)
+                active.remove(candidate)
             for round_ in range(rounds):
-                for candidate in rng.permutation(active):
+                for candidate in map(str, rng.permutation(active)):
+                    if candidate not in workers:
+                        continue  # it failed in an earlier round
                     workers[candidate].send("time", count)
-                    seconds = workers[candidate].receive()
-                    rows.append({"model": spec.name, "batch_size": spec.batch_size, "candidate": str(candidate),
+                    try:
+                        seconds = workers[candidate].receive()
+                    except WorkerError as error:
+                        fail(spec, candidate, error)
+                        continue
+                    rows.append({"model": spec.name, "batch_size": spec.batch_size, "candidate": candidate,
                                  "round": round_, "images": count, "seconds": seconds,
                                  "images_per_second": count / seconds})
     finally:
         for worker in workers.values():
             worker.close()
-    return pd.DataFrame(rows)
+    timings = pd.DataFrame(rows)
+    if failures:
+        raise BenchmarkError(failures, timings)
+    return timings
 
 
 def _set_up(workers, spec, candidates, images, labels, warm_up):
-    """Build and warm up each of `candidates` for `spec` in its worker, as many at once as there are cores."""
+    """Build and warm up each of `candidates` for `spec` in its worker, as many at once as there are cores.
+
+    Returns the `WorkerError` of each candidate that failed to set up.
+    """
     waiting = sorted(candidates, key=SET_UP_ORDER.index)
-    busy = []
+    busy, errors = {}, {}
     while waiting or busy:
         while waiting and len(busy) < (os.cpu_count() or 1):
             candidate = waiting.pop(0)
             workers[candidate].send("set_up", spec, candidate, images, labels, warm_up)
-            busy.append(workers[candidate])
-        for worker in multiprocessing.connection.wait(busy):
-            worker.receive()
-            busy.remove(worker)
+            busy[workers[candidate]] = candidate
+        for worker in multiprocessing.connection.wait(list(busy)):
+            candidate = busy.pop(worker)
+            try:
+                worker.receive()
+            except WorkerError as error:
+                errors[candidate] = error
+    return errors
+
+
+class WorkerError(RuntimeError):
+    """A benchmark worker failed a command (its traceback is the message), or died."""
 
 
 class Worker:
@@ -302,32 +368,38 @@ class Worker:
         try:
             failed, answer = self._connection.recv()
         except EOFError:
-            raise RuntimeError(f"The benchmark's worker process died (exit code {self._process.exitcode}).") from None
+            self._process.join(timeout=10)
+            raise WorkerError(f"The benchmark's worker process died (exit code {self._process.exitcode}).") from None
         if failed:
-            raise RuntimeError(f"The benchmark's worker process failed:\n{answer}")
+            raise WorkerError(f"The benchmark's worker process failed:\n{answer}")
         return answer
 
-    def close(self):
+    def close(self, timeout=10):
+        """Ask the process to end (by closing its connection), kill it after `timeout` seconds, and reap it."""
         self._connection.close()
-        self._process.join(timeout=10)
+        self._process.join(timeout=timeout)
         if self._process.is_alive():
             self._process.kill()
+            self._process.join()
 
 
 def _serve(connection):
     """The loop of a `Worker` process: carry out commands until the connection closes."""
     train = images = labels = None
+    close = _nothing  # what frees the current candidate
     while True:
         try:
             command, args = connection.recv()
         except EOFError:
+            close()
             return
         try:
             if command == "set_up":
                 spec, candidate, images, labels, warm_up = args
-                train = None
+                close()
+                train, close = None, _nothing
                 keras.backend.clear_session()
-                train = trainer(spec, candidate)
+                train, close = trainer(spec, candidate)
                 for count in warm_up:
                     if count:
                         train(images[:count], labels[:count])
@@ -343,6 +415,10 @@ def _serve(connection):
             connection.send((True, traceback.format_exc()))
         else:
             connection.send((False, answer))
+
+
+def _nothing():
+    """A candidate's ``close`` when it holds nothing to free."""
 
 
 def summarize(timings, specs, peak_gflops=None, baseline="tf1"):
@@ -384,25 +460,33 @@ def main(argv=None):
                         help=f"any of: {', '.join(repr(spec.name) for spec in MODELS)}")
     parser.add_argument("--output", default=None, help="JSON file to write (default results/full/bench.json)")
     args = parser.parse_args(argv)
-    by_name = {spec.name: spec for spec in MODELS}
-    unknown = [name for name in args.models if name not in by_name]
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(by_name)}")
+    try:
+        specs = models_named(args.models)
+    except ValueError as error:
+        parser.error(str(error))
     if args.images < 1 or args.rounds < 1:
         parser.error("--images and --rounds must be positive")
-    specs = [by_name[name] for name in args.models]
     start = time.perf_counter()
-    table, timings, peak = run(specs, args.candidates, num_images=args.images, rounds=args.rounds)
+    output = args.output or results_path()
+    peak = matmul_peak()
+    try:
+        timings = measure(specs, args.candidates, num_images=args.images, rounds=args.rounds)
+    except BenchmarkError as error:
+        # Keep what was measured: write it, say what failed, and end with an error.
+        table = summarize(error.timings, specs, peak_gflops=peak) if len(error.timings) else pd.DataFrame()
+        write(output, table, error.timings, peak, seconds=time.perf_counter() - start, failures=error.failures)
+        print(f"wrote the rows measured to {output}", file=sys.stderr)
+        raise SystemExit(str(error)) from None
+    table = summarize(timings, specs, peak_gflops=peak)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(f"float32 matmul peak: {peak:.0f} GFLOP/s")
         print(table.round(2))
-    output = args.output or results_path()
     write(output, table, timings, peak, seconds=time.perf_counter() - start)
     print(f"wrote {output} ({time.perf_counter() - start:.0f} s)")
 
 
-def write(path, table, timings, peak, seconds):
-    """Save a benchmark run as JSON: the peak, the summary rows and every timing."""
+def write(path, table, timings, peak, seconds, failures=()):
+    """Save a benchmark run as JSON: the peak, the summary rows, every timing and any failures."""
     record = {
         "environment": runs.environment(),
         "peak_gflops": peak,
@@ -410,6 +494,10 @@ def write(path, table, timings, peak, seconds):
         "summary": table.reset_index().to_dict(orient="records"),
         "timings": timings.to_dict(orient="records"),
     }
+    if failures:
+        record["failures"] = [
+            {"model": model, "candidate": candidate, "error": error} for model, candidate, error in failures
+        ]
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1) + "\n")

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from rnnbook import training
+
 
 def split_cpu(num_devices):
     """Split the CPU into `num_devices` logical devices; return their names.
@@ -52,12 +54,11 @@ def first_losses(strategy, build, images, labels, *, global_batch_size, num_step
             f"global_batch_size {global_batch_size} does not split evenly over {strategy.num_replicas_in_sync} replicas."
         )
     keras.utils.set_random_seed(seed)
+    recipe = training.Recipe(
+        epochs=1, batch_size=global_batch_size, learning_rate=learning_rate, seed=seed, schedule="constant"
+    )
     with strategy.scope():
-        model = build()
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
+        model = training.compile_model(build(), recipe)
     losses = []
     for step in range(num_steps):
         # `fit`, not `train_on_batch`: fit splits each batch over the replicas, while

@@ -143,16 +143,20 @@ def speed_options(batch_size, distributed=None):
     the time at that size. With the larger batches of the stacks the
     multiplies dominate, and XLA ran them slower than TensorFlow's own kernels.
     Under a ``tf.distribute`` strategy (chapter 8) Keras runs one step per
-    call: its multi-step loop fails there in Keras 3 ("You must feed a value
-    for placeholder tensor"). `distributed` says whether one is in use; None
-    asks TensorFlow (``tf.distribute.has_strategy()``).
+    call, as its multi-step loop fails there in Keras 3 ("You must feed a
+    value for placeholder tensor"), and XLA stays off: a compiled step cannot
+    reach the copy of a variable that lives on another logical device
+    ("Trying to access resource ... located in device ... CPU:1 from device
+    ... CPU:0"). `distributed` says whether one is in use; None asks
+    TensorFlow (``tf.distribute.has_strategy()``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive number of images, got {batch_size}.")
     if distributed is None:
         distributed = tf.distribute.has_strategy()
-    steps = 1 if distributed else STEPS_PER_EXECUTION
-    return {"steps_per_execution": steps, "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE}
+    if distributed:
+        return {"steps_per_execution": 1, "jit_compile": False}
+    return {"steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE}
 
 
 def batches(images, labels, batch_size, shuffle=False):
@@ -261,22 +265,37 @@ def train(build, splits, recipe):
 
     `build` is called with no arguments after ``keras.utils.set_random_seed``
     with the recipe's seed, so the same seed gives the same initial weights
-    and the same batches. Compiles with `speed_options`, which change how
-    fast a step runs, not what it computes.
+    and the same batches. Compiles with `compile_model`.
     """
     keras.utils.set_random_seed(recipe.seed)
     model = build()
+    compile_model(model, recipe, num_train=len(splits.x_train))
+    return fit(model, splits, epochs=recipe.epochs, batch_size=recipe.batch_size)
+
+
+def compile_model(model, recipe, num_train=None, **options):
+    """Compile `model` as `recipe` says: its loss, Adam at its rate and schedule, accuracy.
+
+    The one place where the book compiles a model (the chapters through
+    `train`, the benchmark, chapter 8's strategies). The cosine schedule
+    decays over all of the recipe's steps, so it needs `num_train`, the
+    number of training images. The `speed_options` of the recipe's batch size
+    come next, and `options` (``compile`` arguments such as
+    ``jit_compile``) override them.
+    """
     learning_rate = recipe.learning_rate
     if recipe.schedule == "cosine":
-        decay_steps = recipe.epochs * steps_per_epoch(len(splits.x_train), recipe.batch_size)
+        if num_train is None:
+            raise ValueError("A cosine schedule decays over every training step: pass num_train.")
+        decay_steps = recipe.epochs * steps_per_epoch(num_train, recipe.batch_size)
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=LOSSES[recipe.loss](),
         metrics=["accuracy"],
-        **speed_options(recipe.batch_size),
+        **{**speed_options(recipe.batch_size), **options},
     )
-    return fit(model, splits, epochs=recipe.epochs, batch_size=recipe.batch_size)
+    return model
 
 
 def fit(model, splits, *, epochs, batch_size):
@@ -328,8 +347,7 @@ def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
     probe = models.hidden_states(model)
     correct = []
     for start in range(0, len(images), batch_size):
-        states = probe(images[start : start + batch_size])
-        states = states[-1] if isinstance(states, list) else states  # the top layer: (batch, time steps, units)
+        states = probe(images[start : start + batch_size])[-1]  # the top layer: (batch, time steps, units)
         predictions = np.argmax(np.asarray(classifier(states)), axis=-1)
         correct.append(predictions == np.asarray(labels[start : start + batch_size])[:, None])
     return np.concatenate(correct).mean(axis=0)
