@@ -74,3 +74,51 @@ def test_gru_rejects_the_other_conventions_bias():
     rng = np.random.default_rng(4)
     with pytest.raises(ValueError, match=r"bias has shape \(30,\), expected \(2, 30\) for reset_after=True"):
         reference.gru(rng.normal(size=(2, 3, 28)), rng.normal(size=(28, 30)), rng.normal(size=(10, 30)), np.zeros(30))
+
+
+def test_the_cells_take_lists_as_well_as_arrays():
+    rng = np.random.default_rng(6)
+    inputs, kernel, recurrent_kernel = rng.normal(size=(2, 4, 3)), rng.normal(size=(3, 8)), rng.normal(size=(2, 8))
+    bias = rng.normal(size=8)
+    as_lists = [a.tolist() for a in (inputs, kernel, recurrent_kernel, bias)]
+    reference.check_weights(*as_lists, num_blocks=4)
+    for got, want in zip(reference.lstm(*as_lists), reference.lstm(inputs, kernel, recurrent_kernel, bias)):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        reference.peephole_lstm(*as_lists, [0.1, 0.2], [0.3, 0.4], [0.5, 0.6])[1],
+        reference.peephole_lstm(inputs, kernel, recurrent_kernel, bias, *np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]))[1],
+    )
+    gru_weights = rng.normal(size=(3, 6)), rng.normal(size=(2, 6)), rng.normal(size=(2, 6))
+    np.testing.assert_array_equal(
+        reference.gru(inputs.tolist(), *(w.tolist() for w in gru_weights))[1], reference.gru(inputs, *gru_weights)[1]
+    )
+
+
+def test_check_close_prints_a_small_difference(capsys):
+    reference.check_close("same", np.ones(3), np.ones(3) + 2e-7, 1e-6)
+    assert capsys.readouterr().out == "same: largest |difference| 2.0e-07 (tolerance 1e-06)\n"
+
+
+@pytest.mark.parametrize("wrong", [0.3, np.nan])
+def test_check_close_raises_over_its_tolerance(wrong):
+    with pytest.raises(AssertionError, match="over the tolerance 1e-05"):
+        reference.check_close("outputs", [0.0, wrong], [0.0, 0.0], 1e-5)
+
+
+def test_check_close_needs_like_shapes():
+    with pytest.raises(ValueError, match=r"shapes \(2,\) and \(3,\) differ"):
+        reference.check_close("outputs", np.zeros(2), np.zeros(3), 1e-5)
+
+
+def test_check_small_raises_over_its_tolerance(capsys):
+    reference.check_small("relative differences", [1e-7, -3e-7], 1e-6)
+    assert "largest |difference| 3.0e-07" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="relative differences: largest \\|difference\\| 3.00e-01 is over"):
+        reference.check_small("relative differences", [1e-7, 0.3], 1e-6)
+    with pytest.raises(ValueError, match="no differences"):
+        reference.check_small("relative differences", [], 1e-6)
+
+
+def test_check_far_raises_when_two_things_agree():
+    with pytest.raises(AssertionError, match="they should differ"):
+        reference.check_far("with and without peepholes", np.ones(3), np.ones(3), 1e-3)

@@ -43,7 +43,7 @@ def lstm(inputs, kernel, recurrent_kernel, bias):
     state at every step (batch, time steps, units) and the final h and c: the
     last output equals the final h.
     """
-    inputs = np.asarray(inputs, dtype=np.float64)
+    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
     units = check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks=4)
     h = np.zeros((inputs.shape[0], units))
     c = np.zeros((inputs.shape[0], units))
@@ -63,9 +63,10 @@ def lstm_gates(inputs, kernel, recurrent_kernel, bias):
     arrays: ``input``, ``forget``, ``candidate``, ``output`` and ``cell``;
     ``output * tanh(cell)`` is the hidden state again, which the tests check.
     """
+    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
     outputs, _, _ = lstm(inputs, kernel, recurrent_kernel, bias)
     previous = np.concatenate([np.zeros_like(outputs[:, :1]), outputs[:, :-1]], axis=1)  # h_{t-1}
-    z_i, z_f, z_c, z_o = np.split(np.asarray(inputs, np.float64) @ kernel + previous @ recurrent_kernel + bias, 4, axis=-1)
+    z_i, z_f, z_c, z_o = np.split(inputs @ kernel + previous @ recurrent_kernel + bias, 4, axis=-1)
     gates = {"input": sigmoid(z_i), "forget": sigmoid(z_f), "candidate": np.tanh(z_c), "output": sigmoid(z_o)}
     c, cells = np.zeros_like(outputs[:, 0]), []
     for f, i, candidate in zip(*(np.swapaxes(gates[k], 0, 1) for k in ("forget", "input", "candidate"))):
@@ -93,9 +94,9 @@ def peephole_lstm_step(x, h, c, kernel, recurrent_kernel, bias, input_peephole, 
 
 def peephole_lstm(inputs, kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole):
     """Run `peephole_lstm_step` over a batch of sequences; returns like `lstm`."""
-    inputs = np.asarray(inputs, dtype=np.float64)
+    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
     units = check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks=4)
-    peepholes = (input_peephole, forget_peephole, output_peephole)
+    peepholes = as_float64(input_peephole, forget_peephole, output_peephole)
     if any(np.shape(p) != (units,) for p in peepholes):
         raise ValueError(f"Each peephole vector must have shape ({units},), got {[np.shape(p) for p in peepholes]}.")
     h = np.zeros((inputs.shape[0], units))
@@ -135,7 +136,7 @@ def gru(inputs, kernel, recurrent_kernel, bias, reset_after=True):
     Returns the hidden state at every step (batch, time steps, units) and the
     final h.
     """
-    inputs = np.asarray(inputs, dtype=np.float64)
+    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
     units = recurrent_kernel.shape[0]
     expected_bias = (2, 3 * units) if reset_after else (3 * units,)
     if np.shape(bias) != expected_bias:
@@ -151,25 +152,38 @@ def gru(inputs, kernel, recurrent_kernel, bias, reset_after=True):
         outputs.append(h)
     return np.stack(outputs, axis=1), h
 
+def as_float64(*arrays):
+    """The arrays (NumPy arrays, tensors, nested lists) as float64 NumPy arrays.
+
+    The functions here compute in float64, so that their rounding is far
+    below float32's when they are compared with a Keras layer.
+    """
+    return [np.asarray(array, dtype=np.float64) for array in arrays]
+
+
 def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
     """Check the shapes of a cell's weights against its inputs; return `units`.
 
     A mismatch names the array and the shape it should have, instead of a
-    bare matmul error deep inside a loop.
+    bare matmul error deep inside a loop. Any array-like passes (a list
+    too), as the functions above accept them.
     """
-    if inputs.ndim != 3:
-        raise ValueError(f"inputs must be (batch, time steps, features), got shape {inputs.shape}.")
-    units = recurrent_kernel.shape[0]
+    inputs_shape = np.shape(inputs)
+    if len(inputs_shape) != 3:
+        raise ValueError(f"inputs must be (batch, time steps, features), got shape {inputs_shape}.")
+    if np.ndim(recurrent_kernel) != 2:
+        raise ValueError(f"recurrent_kernel must be (units, {num_blocks} * units), got shape {np.shape(recurrent_kernel)}.")
+    units = np.shape(recurrent_kernel)[0]
     expected = {
-        "kernel": (inputs.shape[-1], num_blocks * units),
+        "kernel": (inputs_shape[-1], num_blocks * units),
         "recurrent_kernel": (units, num_blocks * units),
         "bias": (num_blocks * units,),
     }
     for name, array in zip(expected, (kernel, recurrent_kernel, bias)):
-        if array.shape != expected[name]:
+        if np.shape(array) != expected[name]:
             raise ValueError(
-                f"{name} has shape {array.shape}, expected {expected[name]} for "
-                f"{inputs.shape[-1]} input features and {units} units "
+                f"{name} has shape {np.shape(array)}, expected {expected[name]} for "
+                f"{inputs_shape[-1]} input features and {units} units "
                 f"({num_blocks} blocks side by side)."
             )
     return units
@@ -178,10 +192,10 @@ def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
 def check_close(what, actual, expected, tolerance):
     """Print the largest |actual - expected| of two arrays; raise if it is over `tolerance`.
 
-    The chapters' equivalence checks go through here, so that a chapter whose
-    check fails stops with an error (CI executes every chapter) instead of
-    printing a large number. Returns nothing, so that a check on a cell's
-    last line shows only its printed line.
+    The chapters' equivalence checks go through here (or `check_small`), so
+    that a chapter whose check fails stops with an error (CI executes every
+    chapter) instead of printing a large number. Returns nothing, so that a
+    check on a cell's last line shows only its printed line.
 
     >>> check_close("ones", np.ones(3), np.ones(3) + 1e-9, 1e-6)
     ones: largest |difference| 1.0e-09 (tolerance 1e-06)
@@ -189,7 +203,23 @@ def check_close(what, actual, expected, tolerance):
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if actual.shape != expected.shape:
         raise ValueError(f"{what}: shapes {actual.shape} and {expected.shape} differ; compare like with like.")
-    difference = float(np.max(np.abs(actual - expected)))
+    check_small(what, np.abs(actual - expected), tolerance)
+
+
+def check_small(what, differences, tolerance):
+    """Print the largest of `differences`; raise if it is over `tolerance`.
+
+    For differences a chapter has already computed and shown, such as a table
+    of relative differences: the check then stops the chapter when one of
+    them is too large, as `check_close` does.
+
+    >>> check_small("relative differences", [3e-7, 1e-7], 1e-6)
+    relative differences: largest |difference| 3.0e-07 (tolerance 1e-06)
+    """
+    differences = np.abs(np.asarray(differences, np.float64))
+    if differences.size == 0:
+        raise ValueError(f"{what}: no differences to check.")
+    difference = float(np.max(differences))
     if not difference <= tolerance:  # NaN fails too
         raise AssertionError(f"{what}: largest |difference| {difference:.2e} is over the tolerance {tolerance:.0e}.")
     print(f"{what}: largest |difference| {difference:.1e} (tolerance {tolerance:.0e})")
