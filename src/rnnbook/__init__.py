@@ -10,6 +10,13 @@ recorded and shown from its record), `results` (the book's headline table),
 `distribute` (tf.distribute on a split CPU), `bench` (the speed benchmark)
 and `plots`. Import them by name, e.g. ``from rnnbook import config, data``;
 importing the package itself loads nothing heavy.
+
+Widths have two names, as in Keras. A layer, or a function that returns one
+layer (`models.peephole_lstm`), takes ``units``, like ``keras.layers.LSTM``,
+so the book's layers are drop-in replacements for Keras's. A builder of a
+whole model (`models.single_lstm`, `models.stack`, a `bench.Spec`, a
+chapter's settings) takes ``num_units``, the width of each of its recurrent
+layers, next to ``num_layers``. tests/test_names.py holds the package to it.
 """
 
 __version__ = "0.1.0"
