@@ -435,8 +435,10 @@ def candidate_ratios(table, baseline="tf1"):
 def throughput_sweep(panels):
     """Measured images per second (points) and a fitted cost model (line), one panel per sweep.
 
-    `panels` is a list of (x label, x values, measured images/s, fitted
-    images/s at a fine grid of x, that grid) tuples (chapter 7, "How the cost grows").
+    `panels` is a list of ``(label, x, measured, grid, fitted)`` tuples
+    (chapter 7, "How the cost grows"): the x axis's label, the x values
+    measured, the images per second measured at them, a fine grid of x values
+    and the fitted images per second at that grid.
     """
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8))
     for ax, (label, x, measured, grid, fitted) in zip(np.atleast_1d(axes), panels):
