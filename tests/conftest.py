@@ -11,10 +11,15 @@ import numpy as np
 import pytest
 
 os.environ["RNNBOOK_PROFILE"] = "smoke"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA probing noise in saved outputs
+os.environ.setdefault(
+    "TF_CPP_MIN_LOG_LEVEL", "3"
+)  # no CUDA probing noise in saved outputs
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from rnnbook import data, runs  # noqa: E402 (after the variables TensorFlow reads at import)
+from rnnbook import (
+    data,
+    runs,
+)  # noqa: E402 (after the variables TensorFlow reads at import)
 
 
 @pytest.fixture(scope="session")
@@ -22,13 +27,16 @@ def mnist_folder():
     """The folder of the four original MNIST files that RNNBOOK_MNIST names."""
     folder = os.environ.get("RNNBOOK_MNIST")
     if not folder:
-        pytest.skip("RNNBOOK_MNIST is not set: these tests need the original MNIST files")
+        pytest.skip(
+            "RNNBOOK_MNIST is not set: these tests need the original MNIST files"
+        )
     return pathlib.Path(folder)
 
 
 @pytest.fixture
 def run_with_random_weights():
-    """Return ``run(layer, inputs, seed)``: random weights for `layer`, then its outputs.
+    """Return ``run(layer, inputs, seed)``: random weights for `layer`, then its
+    outputs.
 
     The weights are big enough (N(0, 0.5)) to saturate some gates, so an
     equivalence check exercises the whole range of the nonlinearities.
@@ -38,7 +46,10 @@ def run_with_random_weights():
     def run(layer, inputs, seed):
         layer(inputs)  # creates the weights
         rng = np.random.default_rng(seed)
-        weights = [rng.normal(0.0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()]
+        weights = [
+            rng.normal(0.0, 0.5, w.shape).astype(np.float32)
+            for w in layer.get_weights()
+        ]
         layer.set_weights(weights)
         outputs = layer(inputs)
         if isinstance(outputs, (list, tuple)):
@@ -50,7 +61,8 @@ def run_with_random_weights():
 
 @pytest.fixture
 def tiny_splits():
-    """60 random "images" split 40 / 10 / 10: enough to train and evaluate in a second."""
+    """60 random "images" split 40 / 10 / 10: enough to train and evaluate in a
+    second."""
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(60, 28, 28)).astype(np.float32)
     y = rng.integers(0, 10, size=60).astype(np.uint8)
@@ -59,7 +71,8 @@ def tiny_splits():
 
 @pytest.fixture
 def book(tmp_path, monkeypatch):
-    """An empty book (a folder with _toc.yml) as the working directory, nothing to retrain."""
+    """An empty book (a folder with _toc.yml) as the working directory, nothing to
+    retrain."""
     (tmp_path / "_toc.yml").write_text("root: intro\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(runs.RETRAIN_VARIABLE, raising=False)

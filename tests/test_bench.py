@@ -17,14 +17,21 @@ def test_flops_count_the_matrix_multiplies():
     assert stack.flops_per_image() == 3 * forward
 
 
-@pytest.mark.parametrize("spec", [bench.Spec(kind, 5, 2, 4) for kind in ("lstm", "peephole_lstm", "gru")])
+@pytest.mark.parametrize(
+    "spec", [bench.Spec(kind, 5, 2, 4) for kind in ("lstm", "peephole_lstm", "gru")]
+)
 def test_every_candidate_trains_the_same_model(spec):
     keras_model = bench.keras_model(spec, unroll=False)
     assert [layer.unroll for layer in keras_model.layers[:-1]] == [False, False]
-    assert all(layer.unroll for layer in bench.keras_model(spec, unroll=True).layers[:-1])
+    assert all(
+        layer.unroll for layer in bench.keras_model(spec, unroll=True).layers[:-1]
+    )
     for candidate in ("fused", "projected"):
         if bench.applies(spec, candidate):
-            assert bench.custom_model(spec, candidate).count_params() == keras_model.count_params()
+            assert (
+                bench.custom_model(spec, candidate).count_params()
+                == keras_model.count_params()
+            )
 
 
 @pytest.mark.parametrize("kind", sorted(bench.models.RECURRENT_LAYERS))
@@ -41,9 +48,15 @@ def test_every_candidate_that_applies_can_be_built(kind, candidate):
 
 
 def test_bench_models_are_the_book_budgets():
-    single, stacked = bench.config.get_profile("full").chapter("02_single_lstm"), bench.config.get_profile("full").chapter("03_stacked_lstms")
+    single, stacked = (
+        bench.config.get_profile("full").chapter("02_single_lstm"),
+        bench.config.get_profile("full").chapter("03_stacked_lstms"),
+    )
     assert bench.Spec("lstm", single.num_units, 1, single.batch_size) in bench.MODELS
-    assert bench.Spec("gru", stacked.num_units, stacked.num_layers, stacked.batch_size) in bench.MODELS
+    assert (
+        bench.Spec("gru", stacked.num_units, stacked.num_layers, stacked.batch_size)
+        in bench.MODELS
+    )
 
 
 @pytest.mark.parametrize("name", sorted(bench.config.PROFILES))
@@ -53,7 +66,10 @@ def test_the_models_chapter_7_names_exist(name):
 
 
 def test_an_unknown_model_name_is_an_error():
-    with pytest.raises(ValueError, match=r"Unknown model\(s\) \['lstm 1x1000'\]; the benchmark's models are"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown model\(s\) \['lstm 1x1000'\]; the benchmark's models are",
+    ):
         bench.models_named(["lstm 1x100", "lstm 1x1000"])
     with pytest.raises(ValueError, match="Unknown kind of layer 'lstn'"):
         bench.Spec("lstn", 100, 1, 50)
@@ -62,7 +78,8 @@ def test_an_unknown_model_name_is_an_error():
 
 
 class BreaksTF1(bench.Worker):
-    """A worker that asks its process to set up a candidate that does not exist instead of "tf1"."""
+    """A worker that asks its process to set up a candidate that does not exist
+    instead of "tf1"."""
 
     def send(self, command, *args):
         if command == "set_up" and args[1] == "tf1":
@@ -72,18 +89,33 @@ class BreaksTF1(bench.Worker):
 
 def test_a_failing_candidate_keeps_the_other_rows():
     specs = [bench.Spec("lstm", 4, 1, 8), bench.Spec("gru", 3, 1, 8)]
-    with pytest.raises(bench.BenchmarkError, match=r"2 candidate\(s\) failed") as caught:
-        bench.measure(specs, ["keras", "tf1"], num_images=16, rounds=2, start_worker=BreaksTF1)
+    with pytest.raises(
+        bench.BenchmarkError, match=r"2 candidate\(s\) failed"
+    ) as caught:
+        bench.measure(
+            specs, ["keras", "tf1"], num_images=16, rounds=2, start_worker=BreaksTF1
+        )
     timings = caught.value.timings
-    assert set(timings["candidate"]) == {"keras"} and len(timings) == 2 * 2  # both specs, both rounds
-    assert [failure[:2] for failure in caught.value.failures] == [("lstm 1x4", "tf1"), ("gru 1x3", "tf1")]
+    assert (
+        set(timings["candidate"]) == {"keras"} and len(timings) == 2 * 2
+    )  # both specs, both rounds
+    assert [failure[:2] for failure in caught.value.failures] == [
+        ("lstm 1x4", "tf1"),
+        ("gru 1x3", "tf1"),
+    ]
     assert "Unknown candidate 'tf2'" in caught.value.failures[0][2]
 
 
 def test_worker_close_kills_and_reaps_a_busy_process():
     worker = bench.Worker()
-    worker.send("set_up", bench.Spec("lstm", 1000, 3, 500), "unroll+jit", np.zeros((500, 28, 28), np.float32),
-                np.zeros(500, np.int64), [500])
+    worker.send(
+        "set_up",
+        bench.Spec("lstm", 1000, 3, 500),
+        "unroll+jit",
+        np.zeros((500, 28, 28), np.float32),
+        np.zeros(500, np.int64),
+        [500],
+    )
     worker.close(timeout=0.5)  # long before the set-up could end
     assert worker._process.exitcode is not None  # killed and reaped, not left a zombie
 
@@ -99,21 +131,34 @@ def test_each_kind_gets_one_custom_path():
 def test_book_path_follows_the_speed_options():
     assert bench.book_path(bench.Spec("lstm", 100, 1, 50)) == "unroll+jit"
     assert bench.book_path(bench.Spec("gru", 150, 3, 150)) == "unroll"
-    assert bench.book_path(bench.Spec("lstm", 150, 1, 150)) == "unroll"  # chapter 3's one-layer point
+    assert (
+        bench.book_path(bench.Spec("lstm", 150, 1, 150)) == "unroll"
+    )  # chapter 3's one-layer point
 
 
 def test_measure_alternates_every_candidate_in_every_round():
-    timings = bench.measure(TINY, ["keras", "jit", "fused", "projected", "tf1"], num_images=20, rounds=2)
+    timings = bench.measure(
+        TINY, ["keras", "jit", "fused", "projected", "tf1"], num_images=20, rounds=2
+    )
 
     assert len(timings) == (4 + 4) * 2  # the LSTM gets "fused", the GRU "projected"
     assert timings.groupby(["model", "round"])["candidate"].nunique().to_dict() == {
-        ("lstm 2x4", 0): 4, ("lstm 2x4", 1): 4, ("gru 1x3", 0): 4, ("gru 1x3", 1): 4}
-    assert (timings["images"] == 16).all()  # 20 over 2 rounds: 10, rounded up to whole batches of 8
+        ("lstm 2x4", 0): 4,
+        ("lstm 2x4", 1): 4,
+        ("gru 1x3", 0): 4,
+        ("gru 1x3", 1): 4,
+    }
+    assert (
+        timings["images"] == 16
+    ).all()  # 20 over 2 rounds: 10, rounded up to whole batches of 8
     assert (timings["images_per_second"] > 0).all()
 
     table = bench.summarize(timings, TINY, peak_gflops=100.0)
     np.testing.assert_allclose(table.xs("tf1", level="candidate")["vs_tf1"], 1.0)
-    assert ((table["min"] <= table["images_per_second"]) & (table["images_per_second"] <= table["max"])).all()
+    assert (
+        (table["min"] <= table["images_per_second"])
+        & (table["images_per_second"] <= table["max"])
+    ).all()
     assert (table["peak_fraction"] == table["gflops"] / 100.0).all()
 
 
@@ -126,7 +171,10 @@ def test_a_failure_in_a_worker_is_raised_with_its_traceback():
     worker = bench.Worker()
     try:
         worker.send("set_up", bench.Spec("gru", 3, 1, 8), "fused", images, labels, [8])
-        with pytest.raises(RuntimeError, match="worker process failed(.|\\n)*No 'fused' layer for 'gru'"):
+        with pytest.raises(
+            RuntimeError,
+            match="worker process failed(.|\\n)*No 'fused' layer for 'gru'",
+        ):
             worker.receive()
     finally:
         worker.close()
@@ -148,7 +196,9 @@ def test_matmul_speed_is_positive_for_small_and_large_multiplies():
 
 
 def test_the_fastest_repeat_is_at_least_the_median(monkeypatch):
-    clock = iter(np.cumsum([0, 1, 0, 3, 0, 2] * 2))  # warm-up excluded: repeats of 1, 3 and 2 s
+    clock = iter(
+        np.cumsum([0, 1, 0, 3, 0, 2] * 2)
+    )  # warm-up excluded: repeats of 1, 3 and 2 s
     monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(clock)))
     median = bench.matmul_gflops(64, 64, repeats=3)
     fastest = bench.matmul_gflops(64, 64, repeats=3, fastest=True)
@@ -157,8 +207,21 @@ def test_the_fastest_repeat_is_at_least_the_median(monkeypatch):
 
 def test_command_line_writes_json(tmp_path, capsys):
     output = tmp_path / "bench.json"
-    bench.main(["--models", "lstm 1x100", "--candidates", "unroll", "tf1", "--images", "50", "--rounds", "1",
-                "--output", str(output)])
+    bench.main(
+        [
+            "--models",
+            "lstm 1x100",
+            "--candidates",
+            "unroll",
+            "tf1",
+            "--images",
+            "50",
+            "--rounds",
+            "1",
+            "--output",
+            str(output),
+        ]
+    )
 
     record = json.loads(output.read_text())
     assert {row["candidate"] for row in record["summary"]} == {"unroll", "tf1"}

@@ -20,11 +20,21 @@ import yaml
 
 BOOK = pathlib.Path(__file__).resolve().parents[1]
 SCREENSHOTS = BOOK / "_build" / "screenshots"
-# Chromium as the machine's probe starts it: no sandbox as root, no background connections.
+# Chromium as the machine's probe starts it: no sandbox as root, no background
+# connections.
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--allow-file-access-from-files", "--virtual-time-budget=30000", "--enable-logging=stderr", "--v=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-file-access-from-files",
+    "--virtual-time-budget=30000",
+    "--enable-logging=stderr",
+    "--v=0",
 )
 
 
@@ -44,22 +54,41 @@ CHAPTERS = [name for name in toc_files() if name.startswith("chapters/")]
 def html(tmp_path_factory):
     """Build the book (-W -n --keep-going) and return its HTML folder."""
     out = tmp_path_factory.mktemp("book")
-    command = ["jupyter-book", "build", str(BOOK), "--path-output", str(out), "-W", "-n", "--keep-going"]
+    command = [
+        "jupyter-book",
+        "build",
+        str(BOOK),
+        "--path-output",
+        str(out),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     mathjax = os.environ.get("RNNBOOK_MATHJAX")
     if mathjax:
         if not pathlib.Path(mathjax).is_file():
-            pytest.fail(f"RNNBOOK_MATHJAX names {mathjax}, which is not a file: point it at MathJax's tex-mml-chtml.js.")
+            pytest.fail(
+                f"RNNBOOK_MATHJAX names {mathjax}, which is not a file: point it at"
+                " MathJax's tex-mml-chtml.js."
+            )
         settings = yaml.safe_load((BOOK / "_config.yml").read_text())
-        settings["sphinx"]["config"]["mathjax_path"] = pathlib.Path(mathjax).resolve().as_uri()
-        # Local extensions are found relative to the configuration file, which now lives elsewhere.
+        settings["sphinx"]["config"]["mathjax_path"] = (
+            pathlib.Path(mathjax).resolve().as_uri()
+        )
+        # Local extensions are found relative to the configuration file, which now lives
+        # elsewhere.
         settings["sphinx"]["local_extensions"] = {
-            name: str(BOOK / folder) for name, folder in settings["sphinx"].get("local_extensions", {}).items()
+            name: str(BOOK / folder)
+            for name, folder in settings["sphinx"].get("local_extensions", {}).items()
         }
         config = out / "_config.yml"
         config.write_text(yaml.safe_dump(settings))
         command += ["--config", str(config)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"the book build failed or warned:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0, (
+        "the book build failed or warned:\n"
+        f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
     return out / "_build" / "html"
 
 
@@ -75,17 +104,22 @@ def test_chapter_pages_show_their_figures_and_no_errors(html, chapter):
     figures = sum(
         "image/png" in output.get("data", {})
         for cell in notebook["cells"]
-        if cell["cell_type"] == "code" and "remove-output" not in cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] == "code"
+        and "remove-output" not in cell.get("metadata", {}).get("tags", [])
         for output in cell.get("outputs", [])
     )
-    assert page.count("<img") >= figures, f"{chapter}: {page.count('<img')} images for {figures} figures"
+    assert page.count("<img") >= figures, (
+        f"{chapter}: {page.count('<img')} images for {figures} figures"
+    )
     assert "Traceback (most recent call last)" not in page
     assert 'class="output traceback' not in page and 'class="output error' not in page
 
 
 @pytest.mark.parametrize("chapter", ["chapters/02_single_lstm", "chapters/05_gru"])
 def test_math_is_on_the_page(html, chapter):
-    assert re.search(r'class="math notranslate nohighlight"', (html / f"{chapter}.html").read_text())
+    assert re.search(
+        r'class="math notranslate nohighlight"', (html / f"{chapter}.html").read_text()
+    )
 
 
 def test_intro_shows_the_generated_headline_table(html):
@@ -93,7 +127,7 @@ def test_intro_shows_the_generated_headline_table(html):
     assert "Test accuracy (%)" in intro and "<table" in intro
 
 
-# --- a real browser -------------------------------------------------------------------------------
+# --- a real browser ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +135,10 @@ def chromium():
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     missing = [] if path else ["Chromium (apt-get install chromium)"]
     if not os.environ.get("RNNBOOK_MATHJAX"):
-        missing.append("a local MathJax named by RNNBOOK_MATHJAX (npm install mathjax@3; .ci/run does it)")
+        missing.append(
+            "a local MathJax named by RNNBOOK_MATHJAX (npm install mathjax@3; .ci/run"
+            " does it)"
+        )
     if missing:
         message = f"the browser check needs {' and '.join(missing)}"
         if os.environ.get("RNNBOOK_REQUIRE_BROWSER"):
@@ -111,20 +148,40 @@ def chromium():
 
 
 def render(chromium, page, screenshot, profile):
-    """Load `page` headless; return its DOM after scripts ran, and the console's errors. Save a screenshot."""
+    """Load `page` headless; return its DOM after scripts ran, and the console's
+    errors. Save a screenshot."""
     flags = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
-    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180)
+    dom = subprocess.run(
+        [*flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     screenshot.parent.mkdir(parents=True, exist_ok=True)
-    shot = subprocess.run([*flags, "--window-size=1280,1800", f"--screenshot={screenshot}", page.as_uri()],
-                          capture_output=True, text=True, timeout=180)
+    shot = subprocess.run(
+        [
+            *flags,
+            "--window-size=1280,1800",
+            f"--screenshot={screenshot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert shot.returncode == 0 and screenshot.is_file(), shot.stderr[-2000:]
-    errors = [line for line in dom.stderr.splitlines() if "CONSOLE" in line and "Uncaught" in line]
+    errors = [
+        line
+        for line in dom.stderr.splitlines()
+        if "CONSOLE" in line and "Uncaught" in line
+    ]
     return dom.stdout, errors
 
 
 def page_problems(dom, errors):
-    """What is wrong with a rendered page: JavaScript errors, raw $$, math MathJax did not typeset."""
+    """What is wrong with a rendered page: JavaScript errors, raw $$, math MathJax
+    did not typeset."""
     problems = [f"JavaScript error: {line}" for line in errors]
     text = re.sub(r"<script.*?</script>", "", dom, flags=re.DOTALL)
     if "$$" in text:
@@ -137,7 +194,12 @@ def page_problems(dom, errors):
 
 @pytest.mark.parametrize("name", ["intro", "chapters/02_single_lstm"])
 def test_pages_render_in_a_browser(html, chromium, tmp_path, name):
-    dom, errors = render(chromium, html / f"{name}.html", SCREENSHOTS / f"{name.replace('/', '_')}.png", tmp_path)
+    dom, errors = render(
+        chromium,
+        html / f"{name}.html",
+        SCREENSHOTS / f"{name.replace('/', '_')}.png",
+        tmp_path,
+    )
     assert not page_problems(dom, errors)
     if name != "intro":
         assert "<mjx-container" in dom
@@ -146,8 +208,8 @@ def test_pages_render_in_a_browser(html, chromium, tmp_path, name):
 def test_the_browser_check_catches_a_broken_page(chromium, tmp_path):
     page = tmp_path / "broken.html"
     page.write_text(
-        "<html><body><p>$$x^2$$</p><div class=\"math notranslate nohighlight\">\\[x\\]</div>"
-        "<script>undefinedFunction();</script></body></html>"
+        '<html><body><p>$$x^2$$</p><div class="math notranslate'
+        ' nohighlight">\\[x\\]</div><script>undefinedFunction();</script></body></html>'
     )
     dom, errors = render(chromium, page, tmp_path / "broken.png", tmp_path / "profile")
     problems = page_problems(dom, errors)

@@ -20,41 +20,59 @@ SABOTAGES = {
     "numpy_lstm_off": (
         "02_single_lstm",
         'reference.check_close("all hidden states',
-        "_lstm = reference.lstm\n"
-        "reference.lstm = lambda *args: tuple(array + 1e-3 for array in _lstm(*args))",
+        (
+            "_lstm = reference.lstm\nreference.lstm = lambda *args: tuple(array + 1e-3"
+            " for array in _lstm(*args))"
+        ),
     ),
     "numpy_gru_off": (
         "05_gru",
         'reference.check_close(f"reset_after={reset_after}: Keras vs NumPy"',
-        "_gru = reference.gru\n"
-        "reference.gru = lambda *args, **options: tuple(array + 1e-3 for array in _gru(*args, **options))",
+        (
+            "_gru = reference.gru\nreference.gru = lambda *args, **options: tuple(array"
+            " + 1e-3 for array in _gru(*args, **options))"
+        ),
     ),
     "fused_layer_wrong": (
         "07_training_speed",
         "reference.check_small(",
-        'fused.ProjectedGRU = lambda units, **options: keras.layers.GRU(units, activation="relu", **options)',
+        (
+            "fused.ProjectedGRU = lambda units, **options: keras.layers.GRU(units,"
+            ' activation="relu", **options)'
+        ),
     ),
     "replica_losses_off": (
         "08_scaling_out",
         "reference.check_small(",
-        "_first_losses = distribute.first_losses\n"
-        "def _off(strategy, *args, **options):\n"
-        "    losses = _first_losses(strategy, *args, **options)\n"
-        "    return [loss * 1.001 for loss in losses] if strategy.num_replicas_in_sync > 1 else losses\n"
-        "distribute.first_losses = _off",
+        (
+            "_first_losses = distribute.first_losses\ndef _off(strategy, *args,"
+            " **options):\n    losses = _first_losses(strategy, *args, **options)\n   "
+            " return [loss * 1.001 for loss in losses] if strategy.num_replicas_in_sync"
+            " > 1 else losses\ndistribute.first_losses = _off"
+        ),
     ),
 }
 
 
 def run_up_to_check(chapter, marker, sabotage):
-    """Run `chapter`'s code cells up to the one containing `marker`, `sabotage` just before it."""
+    """Run `chapter`'s code cells up to the one containing `marker`, `sabotage` just
+    before it."""
     notebook = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     position = next((i for i, cell in enumerate(code) if marker in cell.source), None)
     if position is None:
-        pytest.fail(f"{chapter} has no code cell with {marker!r}: update this test with the chapter.")
-    notebook.cells = [*code[:position], nbformat.v4.new_code_cell(sabotage), code[position]]
-    client = nbclient.NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(CHAPTERS)}})
+        pytest.fail(
+            f"{chapter} has no code cell with {marker!r}: update this test with the"
+            " chapter."
+        )
+    notebook.cells = [
+        *code[:position],
+        nbformat.v4.new_code_cell(sabotage),
+        code[position],
+    ]
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, resources={"metadata": {"path": str(CHAPTERS)}}
+    )
     client.execute()
     return notebook
 
@@ -64,12 +82,18 @@ def test_a_chapter_check_fed_a_wrong_value_fails_its_cell(name, mnist_folder):
     chapter, marker, sabotage = SABOTAGES[name]
     with pytest.raises(nbclient.exceptions.CellExecutionError) as error:
         run_up_to_check(chapter, marker, sabotage)
-    assert "AssertionError" in str(error.value) and "over the tolerance" in str(error.value)
+    assert "AssertionError" in str(error.value) and "over the tolerance" in str(
+        error.value
+    )
     assert marker in str(error.value)  # the check's own cell failed, not an earlier one
 
 
 def test_the_same_cells_pass_without_the_sabotage(mnist_folder):
     chapter, marker, _ = SABOTAGES["fused_layer_wrong"]
     notebook = run_up_to_check(chapter, marker, "pass")
-    (printed,) = [output.text for output in notebook.cells[-1].outputs if output.output_type == "stream"]
+    (printed,) = [
+        output.text
+        for output in notebook.cells[-1].outputs
+        if output.output_type == "stream"
+    ]
     assert "largest |difference|" in printed

@@ -19,13 +19,19 @@ def test_variable_selects_smoke(monkeypatch):
 
 def test_unknown_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(config.PROFILE_VARIABLE, "bogus")
-    with pytest.raises(ValueError, match=r"Unknown profile 'bogus'.*Valid profiles: full, smoke"):
+    with pytest.raises(
+        ValueError, match=r"Unknown profile 'bogus'.*Valid profiles: full, smoke"
+    ):
         config.get_profile()
 
 
 def test_full_profile_is_the_split_of_the_original_programs():
     sizes = config.get_profile("full").data
-    assert (sizes.num_validation, sizes.num_train, sizes.num_test) == (5_000, 55_000, 10_000)
+    assert (sizes.num_validation, sizes.num_train, sizes.num_test) == (
+        5_000,
+        55_000,
+        10_000,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(config.PROFILES))

@@ -17,7 +17,11 @@ def official(mnist_folder, tmp_path_factory):
         for key, spec in data.IDX_FILES.items()
     }
     arrays = {
-        key: np.frombuffer(raw[key], np.uint8, offset=spec.header_size).reshape(spec.shape)
+        key: (
+            np.frombuffer(raw[key], np.uint8, offset=spec.header_size).reshape(
+                spec.shape
+            )
+        )
         for key, spec in data.IDX_FILES.items()
     }
     return raw, arrays
@@ -39,7 +43,9 @@ def load_from(folder, monkeypatch):
 
 def assert_official(loaded, arrays):
     (x_train, y_train), (x_test, y_test) = loaded
-    for key, array in zip(("x_train", "y_train", "x_test", "y_test"), (x_train, y_train, x_test, y_test)):
+    for key, array in zip(
+        ("x_train", "y_train", "x_test", "y_test"), (x_train, y_train, x_test, y_test)
+    ):
         assert array.dtype == np.uint8
         assert array.shape == data.IDX_FILES[key].shape
         np.testing.assert_array_equal(array, arrays[key])
@@ -73,23 +79,36 @@ def test_truncated_gzip_file(mnist_folder, tmp_path, monkeypatch):
     copy_of(mnist_folder, tmp_path)
     path = tmp_path / "train-labels-idx1-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-2000])
-    with pytest.raises(data.MNISTError, match="train-labels-idx1-ubyte.gz is not a complete gzip file"):
+    with pytest.raises(
+        data.MNISTError, match="train-labels-idx1-ubyte.gz is not a complete gzip file"
+    ):
         load_from(tmp_path, monkeypatch)
 
 
 def test_truncated_uncompressed_file(mnist_folder, official, tmp_path, monkeypatch):
     copy_of(mnist_folder, tmp_path, skip=("y_test",))
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(official[0]["y_test"][:-10])
-    with pytest.raises(data.MNISTError, match=r"holds 9998 bytes uncompressed, expected 10008: it is truncated"):
+    with pytest.raises(
+        data.MNISTError,
+        match=r"holds 9998 bytes uncompressed, expected 10008: it is truncated",
+    ):
         load_from(tmp_path, monkeypatch)
 
 
-def test_corrupted_content_fails_the_checksum(mnist_folder, official, tmp_path, monkeypatch):
+def test_corrupted_content_fails_the_checksum(
+    mnist_folder, official, tmp_path, monkeypatch
+):
     copy_of(mnist_folder, tmp_path, skip=("y_train",))
     corrupted = bytearray(official[0]["y_train"])
-    corrupted[100] = (corrupted[100] + 1) % 10  # still a valid label, but not the official one
-    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(corrupted)))
-    with pytest.raises(data.MNISTError, match="train-labels-idx1-ubyte.gz is corrupted: the SHA-256"):
+    corrupted[100] = (
+        corrupted[100] + 1
+    ) % 10  # still a valid label, but not the official one
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(bytes(corrupted))
+    )
+    with pytest.raises(
+        data.MNISTError, match="train-labels-idx1-ubyte.gz is corrupted: the SHA-256"
+    ):
         load_from(tmp_path, monkeypatch)
 
 
@@ -98,18 +117,24 @@ def test_wrong_magic_number(mnist_folder, official, tmp_path, monkeypatch):
     # A labels file whose header says "images": e.g. files renamed or mixed up.
     wrong = (0x00000803).to_bytes(4, "big") + official[0]["y_test"][4:]
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(wrong))
-    with pytest.raises(data.MNISTError, match=r"magic number 0x00000803, expected 0x00000801"):
+    with pytest.raises(
+        data.MNISTError, match=r"magic number 0x00000803, expected 0x00000801"
+    ):
         load_from(tmp_path, monkeypatch)
 
 
 def test_folder_holding_something_else(tmp_path, monkeypatch):
     (tmp_path / "notes.txt").write_text("not MNIST")
-    with pytest.raises(data.MNISTError, match=r"holds no MNIST files \(it holds: notes.txt\)"):
+    with pytest.raises(
+        data.MNISTError, match=r"holds no MNIST files \(it holds: notes.txt\)"
+    ):
         load_from(tmp_path, monkeypatch)
 
 
 def test_folder_that_does_not_exist(tmp_path, monkeypatch):
-    with pytest.raises(data.MNISTError, match="does not exist. Set RNNBOOK_MNIST to a folder"):
+    with pytest.raises(
+        data.MNISTError, match="does not exist. Set RNNBOOK_MNIST to a folder"
+    ):
         load_from(tmp_path / "nowhere", monkeypatch)
 
 
@@ -136,23 +161,36 @@ def test_npz_missing_an_array(official, tmp_path, monkeypatch):
 def test_npz_with_wrong_shape_or_dtype(official, tmp_path, monkeypatch):
     arrays = dict(official[1], x_test=official[1]["x_test"].astype(np.float32))
     np.savez(tmp_path / "mnist.npz", **arrays)
-    with pytest.raises(data.MNISTError, match="x_test has shape .* and dtype float32, expected"):
+    with pytest.raises(
+        data.MNISTError, match="x_test has shape .* and dtype float32, expected"
+    ):
         load_from(tmp_path, monkeypatch)
 
 
 def test_npz_with_other_labels(official, tmp_path, monkeypatch):
     arrays = dict(official[1], y_train=np.sort(official[1]["y_train"])[::-1].copy())
     np.savez(tmp_path / "mnist.npz", **arrays)
-    with pytest.raises(data.MNISTError, match="y_train has the right shape but not the official content"):
+    with pytest.raises(
+        data.MNISTError,
+        match="y_train has the right shape but not the official content",
+    ):
         load_from(tmp_path, monkeypatch)
 
 
-def test_npz_of_random_pixels_with_the_official_label_counts(official, tmp_path, monkeypatch):
+def test_npz_of_random_pixels_with_the_official_label_counts(
+    official, tmp_path, monkeypatch
+):
     # Shapes, dtypes and label histograms are right; only the content is not MNIST's.
     rng = np.random.default_rng(0)
-    arrays = {key: rng.permutation(array.ravel()).reshape(array.shape) for key, array in official[1].items()}
+    arrays = {
+        key: rng.permutation(array.ravel()).reshape(array.shape)
+        for key, array in official[1].items()
+    }
     np.savez(tmp_path / "mnist.npz", **arrays)
-    with pytest.raises(data.MNISTError, match="x_train has the right shape but not the official content"):
+    with pytest.raises(
+        data.MNISTError,
+        match="x_train has the right shape but not the official content",
+    ):
         load_from(tmp_path, monkeypatch)
 
 
@@ -160,7 +198,9 @@ def test_npz_with_one_pixel_changed(official, tmp_path, monkeypatch):
     x_test = official[1]["x_test"].copy()
     x_test[-1, 14, 14] ^= 1
     np.savez(tmp_path / "mnist.npz", **dict(official[1], x_test=x_test))
-    with pytest.raises(data.MNISTError, match="x_test has the right shape but not the official content"):
+    with pytest.raises(
+        data.MNISTError, match="x_test has the right shape but not the official content"
+    ):
         load_from(tmp_path, monkeypatch)
 
 
@@ -168,14 +208,20 @@ def test_corrupt_keras_cache_is_reported_as_corrupt(tmp_path, monkeypatch):
     import keras
 
     def offline():
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None --"
+            " [Errno -3]"
+        )
 
     (tmp_path / "datasets").mkdir()
     (tmp_path / "datasets" / "mnist.npz").write_bytes(b"PK\x03\x04 half a download")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.delenv(data.MNIST_VARIABLE, raising=False)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    with pytest.raises(data.MNISTError, match=r"datasets/mnist.npz is corrupt .* Delete .* to download it again"):
+    with pytest.raises(
+        data.MNISTError,
+        match=r"datasets/mnist.npz is corrupt .* Delete .* to download it again",
+    ):
         data.load_mnist()
 
 
@@ -183,12 +229,18 @@ def test_no_variable_and_no_network(tmp_path, monkeypatch):
     import keras
 
     def offline():
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None --"
+            " [Errno -3]"
+        )
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty cache
     monkeypatch.delenv(data.MNIST_VARIABLE, raising=False)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    with pytest.raises(data.MNISTError, match="RNNBOOK_MNIST is not set, and Keras could not download MNIST"):
+    with pytest.raises(
+        data.MNISTError,
+        match="RNNBOOK_MNIST is not set, and Keras could not download MNIST",
+    ):
         data.load_mnist()
 
 
@@ -212,7 +264,9 @@ def test_as_sequences_rejects_bad_input(images, message):
 
 
 @pytest.mark.parametrize("name", sorted(config.PROFILES))
-def test_load_sequences_splits_like_the_original_programs(name, official, mnist_folder, monkeypatch):
+def test_load_sequences_splits_like_the_original_programs(
+    name, official, mnist_folder, monkeypatch
+):
     monkeypatch.setenv(data.MNIST_VARIABLE, str(mnist_folder))
     profile = config.get_profile(name)
     splits = data.load_sequences(profile)
@@ -221,10 +275,17 @@ def test_load_sequences_splits_like_the_original_programs(name, official, mnist_
     assert splits.x_train.shape == (sizes.num_train, 28, 28)
     assert splits.x_validation.shape == (sizes.num_validation, 28, 28)
     assert splits.x_test.shape == (sizes.num_test, 28, 28)
-    # Validation is the start of the training file, training starts after the 5,000 held out.
-    np.testing.assert_array_equal(splits.x_validation[0], arrays["x_train"][0] / np.float32(255))
-    np.testing.assert_array_equal(splits.x_train[0], arrays["x_train"][5_000] / np.float32(255))
-    np.testing.assert_array_equal(splits.y_train, arrays["y_train"][5_000 : 5_000 + sizes.num_train])
+    # Validation is the start of the training file, training starts after the 5,000 held
+    # out.
+    np.testing.assert_array_equal(
+        splits.x_validation[0], arrays["x_train"][0] / np.float32(255)
+    )
+    np.testing.assert_array_equal(
+        splits.x_train[0], arrays["x_train"][5_000] / np.float32(255)
+    )
+    np.testing.assert_array_equal(
+        splits.y_train, arrays["y_train"][5_000 : 5_000 + sizes.num_train]
+    )
     np.testing.assert_array_equal(splits.y_test, arrays["y_test"][: sizes.num_test])
 
 
@@ -237,7 +298,11 @@ def test_load_sequences_takes_a_profile_name(mnist_folder, monkeypatch):
 @pytest.mark.parametrize(
     "name, value, message",
     [
-        ("num_validation", 5_001, "num_validation=5001 must be a whole number of images from 1 to 5,000"),
+        (
+            "num_validation",
+            5_001,
+            "num_validation=5001 must be a whole number of images from 1 to 5,000",
+        ),
         ("num_train", 55_001, "num_train=55001 must be .* from 1 to 55,000"),
         ("num_test", 0, "num_test=0 must be .* from 1 to 10,000"),
         ("num_train", 2.5, "num_train=2.5 must be a whole number"),

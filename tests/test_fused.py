@@ -9,12 +9,15 @@ INPUTS = np.random.default_rng(0).uniform(0, 1, (6, 28, 28)).astype(np.float32)
 
 
 def outputs_and_gradients(layer, inputs):
-    """The layer's outputs and the gradients of a loss of them w.r.t. its weights and inputs."""
+    """The layer's outputs and the gradients of a loss of them w.r.t. its weights and
+    inputs."""
     inputs = tf.constant(inputs)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
         outputs = layer(inputs)
-        loss = tf.reduce_sum(tf.sin(outputs))  # differs at every output, so every gradient is tested
+        loss = tf.reduce_sum(
+            tf.sin(outputs)
+        )  # differs at every output, so every gradient is tested
     gradients = tape.gradient(loss, [*layer.trainable_weights, inputs])
     return np.asarray(outputs), [np.asarray(g) for g in gradients]
 
@@ -32,13 +35,22 @@ def assert_same_function(reference, candidate, run_with_random_weights):
 
 
 PAIRS = {
-    "lstm": (lambda **o: keras.layers.LSTM(12, **o), lambda **o: fused.FusedLSTM(12, **o)),
+    "lstm": (
+        lambda **o: keras.layers.LSTM(12, **o),
+        lambda **o: fused.FusedLSTM(12, **o),
+    ),
     "peephole_lstm": (
         lambda **o: keras.layers.RNN(cells.PeepholeLSTMCell(12), **o),
         lambda **o: fused.FusedLSTM(12, peepholes=True, **o),
     ),
-    "gru": (lambda **o: keras.layers.GRU(12, **o), lambda **o: fused.ProjectedGRU(12, **o)),
-    "projected_lstm": (lambda **o: keras.layers.LSTM(12, **o), lambda **o: fused.ProjectedLSTM(12, **o)),
+    "gru": (
+        lambda **o: keras.layers.GRU(12, **o),
+        lambda **o: fused.ProjectedGRU(12, **o),
+    ),
+    "projected_lstm": (
+        lambda **o: keras.layers.LSTM(12, **o),
+        lambda **o: fused.ProjectedLSTM(12, **o),
+    ),
     "projected_peephole_lstm": (
         lambda **o: keras.layers.RNN(cells.PeepholeLSTMCell(12), **o),
         lambda **o: fused.ProjectedLSTM(12, peepholes=True, **o),
@@ -48,10 +60,14 @@ PAIRS = {
 
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("kind", PAIRS)
-def test_fused_layer_equals_keras_layer(kind, return_sequences, run_with_random_weights):
+def test_fused_layer_equals_keras_layer(
+    kind, return_sequences, run_with_random_weights
+):
     reference, candidate = PAIRS[kind]
     assert_same_function(
-        reference(return_sequences=return_sequences), candidate(return_sequences=return_sequences), run_with_random_weights
+        reference(return_sequences=return_sequences),
+        candidate(return_sequences=return_sequences),
+        run_with_random_weights,
     )
 
 
@@ -60,20 +76,36 @@ LAYERS = [fused.FusedLSTM, fused.ProjectedLSTM, fused.ProjectedGRU]
 
 @pytest.mark.parametrize("make", LAYERS)
 def test_initial_weights_match_keras(make):
-    keras_layer = (keras.layers.GRU if make is fused.ProjectedGRU else keras.layers.LSTM)(5)
+    keras_layer = (
+        keras.layers.GRU if make is fused.ProjectedGRU else keras.layers.LSTM
+    )(5)
     layer = make(5)
     keras_layer(INPUTS), layer(INPUTS)
-    for ours, theirs in zip(layer.get_weights(), keras_layer.get_weights(), strict=True):
+    for ours, theirs in zip(
+        layer.get_weights(), keras_layer.get_weights(), strict=True
+    ):
         assert ours.shape == theirs.shape
-    np.testing.assert_array_equal(layer.get_weights()[-1], keras_layer.get_weights()[-1])  # the biases
+    np.testing.assert_array_equal(
+        layer.get_weights()[-1], keras_layer.get_weights()[-1]
+    )  # the biases
 
 
 @pytest.mark.parametrize("make", LAYERS)
 def test_save_and_load_gives_the_same_predictions(make, tmp_path):
-    model = keras.Sequential([keras.Input((28, 28)), make(8, return_sequences=True), make(8), keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            make(8, return_sequences=True),
+            make(8),
+            keras.layers.Dense(10),
+        ]
+    )
     path = tmp_path / "model.keras"
     model.save(path)
-    np.testing.assert_array_equal(keras.models.load_model(path).predict(INPUTS, verbose=0), model.predict(INPUTS, verbose=0))
+    np.testing.assert_array_equal(
+        keras.models.load_model(path).predict(INPUTS, verbose=0),
+        model.predict(INPUTS, verbose=0),
+    )
 
 
 @pytest.mark.parametrize("units", [0, -3, 2.5, "8", True])

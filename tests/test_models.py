@@ -17,7 +17,9 @@ def test_single_lstm_output_activation():
     probabilities = np.asarray(models.single_lstm(8, output_activation="softmax")(rows))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     model = models.single_lstm(8)
-    assert model.get_layer("classifier").activation is keras.activations.linear  # logits
+    assert (
+        model.get_layer("classifier").activation is keras.activations.linear
+    )  # logits
     # Logits may all be positive (the biases start at 0.1), but they are not normalized.
     logits = np.asarray(model(rows))
     assert not np.allclose(logits.sum(axis=1), 1.0, rtol=1e-5)
@@ -44,7 +46,12 @@ def test_single_lstm_rejects_bad_width(num_units):
 @pytest.mark.parametrize(
     "kind, num_units, num_layers, expected",
     [
-        ("lstm", 150, 3, 4 * (28 + 150 + 1) * 150 + 2 * 4 * (150 + 150 + 1) * 150 + 1_510),
+        (
+            "lstm",
+            150,
+            3,
+            4 * (28 + 150 + 1) * 150 + 2 * 4 * (150 + 150 + 1) * 150 + 1_510,
+        ),
         ("lstm", 150, 1, 4 * (28 + 150 + 1) * 150 + 1_510),
         ("peephole_lstm", 100, 1, 4 * (28 + 100 + 1) * 100 + 3 * 100 + 1_010),
         # Keras's GRU defaults to reset_after=True: two bias vectors per block.
@@ -56,17 +63,31 @@ def test_stack_parameter_counts(kind, num_units, num_layers, expected):
     model = models.stack(kind, num_units, num_layers)
     assert model.count_params() == expected
     recurrent = [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
-    assert [layer.return_sequences for layer in recurrent] == [True] * (num_layers - 1) + [False]
+    assert [layer.return_sequences for layer in recurrent] == [True] * (
+        num_layers - 1
+    ) + [False]
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(kind="lstn", num_units=10), "Unknown kind of layer 'lstn'; choose one of lstm, peephole_lstm, gru"),
+        (
+            dict(kind="lstn", num_units=10),
+            "Unknown kind of layer 'lstn'; choose one of lstm, peephole_lstm, gru",
+        ),
         (dict(kind="lstm", num_units=0), "num_units must be a positive integer, got 0"),
-        (dict(kind="lstm", num_units=2.5), "num_units must be a positive integer, got 2.5"),
-        (dict(kind="lstm", num_units=10, num_layers=0), "num_layers must be a positive integer, got 0"),
-        (dict(kind="lstm", num_units=10, return_sequences=True), "stack sets return_sequences of each layer itself"),
+        (
+            dict(kind="lstm", num_units=2.5),
+            "num_units must be a positive integer, got 2.5",
+        ),
+        (
+            dict(kind="lstm", num_units=10, num_layers=0),
+            "num_layers must be a positive integer, got 0",
+        ),
+        (
+            dict(kind="lstm", num_units=10, return_sequences=True),
+            "stack sets return_sequences of each layer itself",
+        ),
     ],
 )
 def test_stack_rejects_bad_arguments(kwargs, message):
@@ -99,7 +120,10 @@ def test_hidden_states_of_a_peephole_stack():
 
 
 def test_hidden_states_needs_a_recurrent_layer():
-    dense = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)], name="flat")
+    dense = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)],
+        name="flat",
+    )
     with pytest.raises(ValueError, match="Model 'flat' has no recurrent layer"):
         models.hidden_states(dense)
 
@@ -108,10 +132,24 @@ def test_a_spec_leaves_out_arguments_equal_to_their_defaults():
     """The same model is the same spec, so the run registry trains it once."""
     plain = models.Spec.of("stack", kind="lstm", num_units=100)
     assert models.Spec.of("stack", kind="lstm", num_units=100, num_layers=1) == plain
-    assert models.Spec.of("stack", kind="gru", num_units=8, reset_after=True) == models.Spec.of("stack", kind="gru", num_units=8)
-    assert models.Spec.of("stack", kind="gru", num_units=8, reset_after=False).as_dict()["reset_after"] is False
-    assert models.Spec.of("single_lstm", num_units=8, output_activation=None) == models.Spec.of("single_lstm", num_units=8)
-    assert models.Spec.of("stack", kind="lstm", num_units=8, num_layers=2).build().count_params() == models.stack("lstm", 8, 2).count_params()
+    assert models.Spec.of(
+        "stack", kind="gru", num_units=8, reset_after=True
+    ) == models.Spec.of("stack", kind="gru", num_units=8)
+    assert (
+        models.Spec.of("stack", kind="gru", num_units=8, reset_after=False).as_dict()[
+            "reset_after"
+        ]
+        is False
+    )
+    assert models.Spec.of(
+        "single_lstm", num_units=8, output_activation=None
+    ) == models.Spec.of("single_lstm", num_units=8)
+    assert (
+        models.Spec.of("stack", kind="lstm", num_units=8, num_layers=2)
+        .build()
+        .count_params()
+        == models.stack("lstm", 8, 2).count_params()
+    )
     with pytest.raises(ValueError, match="Unknown builder 'tower'"):
         models.Spec.of("tower", num_units=8)
 
@@ -120,30 +158,51 @@ def test_a_spec_leaves_out_arguments_equal_to_their_defaults():
 def test_stack_takes_unroll_false(kind):
     model = models.stack(kind, 8, 2, unroll=False)
     assert [layer.unroll for layer in model.layers[:-1]] == [False, False]
-    assert all(layer.unroll is models.UNROLL for layer in models.stack(kind, 8, 2).layers[:-1])
+    assert all(
+        layer.unroll is models.UNROLL for layer in models.stack(kind, 8, 2).layers[:-1]
+    )
 
 
 def test_a_spec_keeps_an_option_that_differs_from_what_stack_sets():
-    # unroll=False is the layers' own default but not what stack builds, so it must stay in the spec.
+    # unroll=False is the layers' own default but not what stack builds, so it must stay
+    # in the spec.
     spec = models.Spec.of("stack", kind="lstm", num_units=8, unroll=False)
     assert spec.as_dict()["unroll"] is False
     assert not spec.build().layers[0].unroll
-    assert models.Spec.of("stack", kind="lstm", num_units=8, unroll=True) == models.Spec.of("stack", kind="lstm", num_units=8)
+    assert models.Spec.of(
+        "stack", kind="lstm", num_units=8, unroll=True
+    ) == models.Spec.of("stack", kind="lstm", num_units=8)
 
 
 def test_peephole_lstm_passes_cell_options_to_the_cell():
-    layer = models.peephole_lstm(8, unit_forget_bias=False, recurrent_initializer="zeros", return_sequences=True)
+    layer = models.peephole_lstm(
+        8, unit_forget_bias=False, recurrent_initializer="zeros", return_sequences=True
+    )
     layer(np.zeros((1, 3, 4), np.float32))
     assert not layer.cell.unit_forget_bias and layer.return_sequences
-    np.testing.assert_array_equal(layer.cell.bias.numpy(), np.zeros(32))  # no forget-gate ones
-    np.testing.assert_array_equal(layer.cell.recurrent_kernel.numpy(), np.zeros((8, 32)))
-    spec = models.Spec.of("stack", kind="peephole_lstm", num_units=8, unit_forget_bias=True)
-    assert spec == models.Spec.of("stack", kind="peephole_lstm", num_units=8)  # the cell's default
+    np.testing.assert_array_equal(
+        layer.cell.bias.numpy(), np.zeros(32)
+    )  # no forget-gate ones
+    np.testing.assert_array_equal(
+        layer.cell.recurrent_kernel.numpy(), np.zeros((8, 32))
+    )
+    spec = models.Spec.of(
+        "stack", kind="peephole_lstm", num_units=8, unit_forget_bias=True
+    )
+    assert spec == models.Spec.of(
+        "stack", kind="peephole_lstm", num_units=8
+    )  # the cell's default
 
 
 def test_widths_may_be_numpy_integers():
-    assert models.stack("gru", np.int64(8), np.int64(2)).count_params() == models.stack("gru", 8, 2).count_params()
-    assert models.single_lstm(np.int64(8)).count_params() == models.single_lstm(8).count_params()
+    assert (
+        models.stack("gru", np.int64(8), np.int64(2)).count_params()
+        == models.stack("gru", 8, 2).count_params()
+    )
+    assert (
+        models.single_lstm(np.int64(8)).count_params()
+        == models.single_lstm(8).count_params()
+    )
 
 
 def test_hidden_states_of_one_layer_are_a_list_of_one():

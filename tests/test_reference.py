@@ -8,10 +8,16 @@ from rnnbook import reference
 @pytest.mark.parametrize("unroll", [False, True])
 def test_lstm_matches_keras(unroll, run_with_random_weights):
     inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
-    layer = keras.layers.LSTM(16, return_sequences=True, return_state=True, unroll=unroll)
-    (kernel, recurrent_kernel, bias), (outputs, h, c) = run_with_random_weights(layer, inputs, seed=1)
+    layer = keras.layers.LSTM(
+        16, return_sequences=True, return_state=True, unroll=unroll
+    )
+    (kernel, recurrent_kernel, bias), (outputs, h, c) = run_with_random_weights(
+        layer, inputs, seed=1
+    )
 
-    expected_outputs, expected_h, expected_c = reference.lstm(inputs, kernel, recurrent_kernel, bias)
+    expected_outputs, expected_h, expected_c = reference.lstm(
+        inputs, kernel, recurrent_kernel, bias
+    )
 
     assert np.abs(outputs - expected_outputs).max() < 1e-5
     assert np.abs(h - expected_h).max() < 1e-5
@@ -21,15 +27,25 @@ def test_lstm_matches_keras(unroll, run_with_random_weights):
 
 def test_lstm_last_output_is_final_hidden_state():
     rng = np.random.default_rng(2)
-    kernel, recurrent_kernel, bias = rng.normal(size=(3, 20)), rng.normal(size=(5, 20)), rng.normal(size=20)
-    outputs, h, _ = reference.lstm(rng.normal(size=(4, 6, 3)), kernel, recurrent_kernel, bias)
+    kernel, recurrent_kernel, bias = (
+        rng.normal(size=(3, 20)),
+        rng.normal(size=(5, 20)),
+        rng.normal(size=20),
+    )
+    outputs, h, _ = reference.lstm(
+        rng.normal(size=(4, 6, 3)), kernel, recurrent_kernel, bias
+    )
     np.testing.assert_array_equal(outputs[:, -1], h)
 
 
 def test_lstm_gates_rebuild_the_states_of_lstm():
     rng = np.random.default_rng(5)
     inputs = rng.uniform(size=(4, 7, 3))
-    kernel, recurrent_kernel, bias = rng.normal(size=(3, 20)), rng.normal(size=(5, 20)), rng.normal(size=20)
+    kernel, recurrent_kernel, bias = (
+        rng.normal(size=(3, 20)),
+        rng.normal(size=(5, 20)),
+        rng.normal(size=20),
+    )
     outputs, _, c = reference.lstm(inputs, kernel, recurrent_kernel, bias)
 
     gates = reference.lstm_gates(inputs, kernel, recurrent_kernel, bias)
@@ -37,25 +53,44 @@ def test_lstm_gates_rebuild_the_states_of_lstm():
     assert {name: g.shape for name, g in gates.items()} == dict.fromkeys(
         ("input", "forget", "candidate", "output", "cell"), (4, 7, 5)
     )
-    np.testing.assert_allclose(gates["output"] * np.tanh(gates["cell"]), outputs, atol=1e-12)
+    np.testing.assert_allclose(
+        gates["output"] * np.tanh(gates["cell"]), outputs, atol=1e-12
+    )
     np.testing.assert_allclose(gates["cell"][:, -1], c, atol=1e-12)
-    h_1, c_1 = reference.lstm_step(inputs[:, 0], np.zeros((4, 5)), np.zeros((4, 5)), kernel, recurrent_kernel, bias)
-    np.testing.assert_allclose(gates["input"][:, 0] * gates["candidate"][:, 0], c_1, atol=1e-12)  # c_0 = 0
+    h_1, c_1 = reference.lstm_step(
+        inputs[:, 0], np.zeros((4, 5)), np.zeros((4, 5)), kernel, recurrent_kernel, bias
+    )
+    np.testing.assert_allclose(
+        gates["input"][:, 0] * gates["candidate"][:, 0], c_1, atol=1e-12
+    )  # c_0 = 0
 
 
 def test_lstm_rejects_mismatched_weights():
     rng = np.random.default_rng(3)
-    with pytest.raises(ValueError, match=r"kernel has shape \(28, 20\), expected \(3, 20\)"):
-        reference.lstm(rng.normal(size=(4, 6, 3)), rng.normal(size=(28, 20)), rng.normal(size=(5, 20)), np.zeros(20))
+    with pytest.raises(
+        ValueError, match=r"kernel has shape \(28, 20\), expected \(3, 20\)"
+    ):
+        reference.lstm(
+            rng.normal(size=(4, 6, 3)),
+            rng.normal(size=(28, 20)),
+            rng.normal(size=(5, 20)),
+            np.zeros(20),
+        )
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
 def test_gru_matches_keras(reset_after, run_with_random_weights):
     inputs = np.random.default_rng(0).uniform(0, 1, (8, 28, 28)).astype(np.float32)
-    layer = keras.layers.GRU(16, return_sequences=True, return_state=True, reset_after=reset_after)
-    (kernel, recurrent_kernel, bias), (outputs, h) = run_with_random_weights(layer, inputs, seed=2)
+    layer = keras.layers.GRU(
+        16, return_sequences=True, return_state=True, reset_after=reset_after
+    )
+    (kernel, recurrent_kernel, bias), (outputs, h) = run_with_random_weights(
+        layer, inputs, seed=2
+    )
 
-    expected_outputs, expected_h = reference.gru(inputs, kernel, recurrent_kernel, bias, reset_after=reset_after)
+    expected_outputs, expected_h = reference.gru(
+        inputs, kernel, recurrent_kernel, bias, reset_after=reset_after
+    )
 
     assert np.abs(outputs - expected_outputs).max() < 1e-5
     assert np.abs(h - expected_h).max() < 1e-5
@@ -64,39 +99,78 @@ def test_gru_matches_keras(reset_after, run_with_random_weights):
 def test_gru_conventions_differ():
     rng = np.random.default_rng(3)
     inputs = rng.uniform(size=(4, 28, 28))
-    kernel, recurrent_kernel, bias = rng.normal(size=(28, 30)), rng.normal(size=(10, 30)), rng.normal(size=30)
+    kernel, recurrent_kernel, bias = (
+        rng.normal(size=(28, 30)),
+        rng.normal(size=(10, 30)),
+        rng.normal(size=30),
+    )
     before = reference.gru(inputs, kernel, recurrent_kernel, bias, reset_after=False)[1]
-    after = reference.gru(inputs, kernel, recurrent_kernel, np.stack([bias, np.zeros(30)]), reset_after=True)[1]
+    after = reference.gru(
+        inputs,
+        kernel,
+        recurrent_kernel,
+        np.stack([bias, np.zeros(30)]),
+        reset_after=True,
+    )[1]
     assert np.abs(before - after).max() > 1e-2
 
 
 def test_gru_rejects_the_other_conventions_bias():
     rng = np.random.default_rng(4)
-    with pytest.raises(ValueError, match=r"bias has shape \(30,\), expected \(2, 30\) for reset_after=True"):
-        reference.gru(rng.normal(size=(2, 3, 28)), rng.normal(size=(28, 30)), rng.normal(size=(10, 30)), np.zeros(30))
+    with pytest.raises(
+        ValueError,
+        match=r"bias has shape \(30,\), expected \(2, 30\) for reset_after=True",
+    ):
+        reference.gru(
+            rng.normal(size=(2, 3, 28)),
+            rng.normal(size=(28, 30)),
+            rng.normal(size=(10, 30)),
+            np.zeros(30),
+        )
 
 
 def test_the_cells_take_lists_as_well_as_arrays():
     rng = np.random.default_rng(6)
-    inputs, kernel, recurrent_kernel = rng.normal(size=(2, 4, 3)), rng.normal(size=(3, 8)), rng.normal(size=(2, 8))
+    inputs, kernel, recurrent_kernel = (
+        rng.normal(size=(2, 4, 3)),
+        rng.normal(size=(3, 8)),
+        rng.normal(size=(2, 8)),
+    )
     bias = rng.normal(size=8)
     as_lists = [a.tolist() for a in (inputs, kernel, recurrent_kernel, bias)]
     reference.check_weights(*as_lists, num_blocks=4)
-    for got, want in zip(reference.lstm(*as_lists), reference.lstm(inputs, kernel, recurrent_kernel, bias)):
+    for got, want in zip(
+        reference.lstm(*as_lists),
+        reference.lstm(inputs, kernel, recurrent_kernel, bias),
+    ):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(
         reference.peephole_lstm(*as_lists, [0.1, 0.2], [0.3, 0.4], [0.5, 0.6])[1],
-        reference.peephole_lstm(inputs, kernel, recurrent_kernel, bias, *np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]))[1],
+        reference.peephole_lstm(
+            inputs,
+            kernel,
+            recurrent_kernel,
+            bias,
+            *np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]),
+        )[1],
     )
-    gru_weights = rng.normal(size=(3, 6)), rng.normal(size=(2, 6)), rng.normal(size=(2, 6))
+    gru_weights = (
+        rng.normal(size=(3, 6)),
+        rng.normal(size=(2, 6)),
+        rng.normal(size=(2, 6)),
+    )
     np.testing.assert_array_equal(
-        reference.gru(inputs.tolist(), *(w.tolist() for w in gru_weights))[1], reference.gru(inputs, *gru_weights)[1]
+        reference.gru(inputs.tolist(), *(w.tolist() for w in gru_weights))[1],
+        reference.gru(inputs, *gru_weights)[1],
     )
 
 
 def test_check_close_prints_a_small_difference(capsys):
     reference.check_close("same", np.ones(3), np.ones(3) + 2e-7, 1e-6)
-    assert capsys.readouterr().out == "same: largest |difference| 2.0e-07 (tolerance 1e-06)\n"
+    assert (
+        capsys.readouterr().out
+        == "same: largest |difference| 2.0e-07 (tolerance 1e-06)\n"
+    )
 
 
 @pytest.mark.parametrize("wrong", [0.3, np.nan])
@@ -113,7 +187,10 @@ def test_check_close_needs_like_shapes():
 def test_check_small_raises_over_its_tolerance(capsys):
     reference.check_small("relative differences", [1e-7, -3e-7], 1e-6)
     assert "largest |difference| 3.0e-07" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="relative differences: largest \\|difference\\| 3.00e-01 is over"):
+    with pytest.raises(
+        AssertionError,
+        match="relative differences: largest \\|difference\\| 3.00e-01 is over",
+    ):
         reference.check_small("relative differences", [1e-7, 0.3], 1e-6)
     with pytest.raises(ValueError, match="no differences"):
         reference.check_small("relative differences", [], 1e-6)

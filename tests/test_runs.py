@@ -8,7 +8,9 @@ import pytest
 from rnnbook import config, models, runs, training
 
 MODEL = models.Spec.of("stack", kind="gru", num_units=4)
-RECIPE = training.Recipe(epochs=2, batch_size=100, learning_rate=3e-3, seed=0)  # one batch, no XLA: fast
+RECIPE = training.Recipe(
+    epochs=2, batch_size=100, learning_rate=3e-3, seed=0
+)  # one batch, no XLA: fast
 
 
 @pytest.fixture
@@ -25,7 +27,9 @@ def count_training(monkeypatch):
     return calls
 
 
-def test_a_recorded_run_is_loaded_with_its_weights_history_and_figures(book, tiny_splits, count_training):
+def test_a_recorded_run_is_loaded_with_its_weights_history_and_figures(
+    book, tiny_splits, count_training
+):
     registry = runs.Registry("05_gru", "full")
 
     trained = registry.run(MODEL, RECIPE, tiny_splits)
@@ -33,15 +37,25 @@ def test_a_recorded_run_is_loaded_with_its_weights_history_and_figures(book, tin
 
     assert len(count_training) == 1
     assert loaded.record == trained.record
-    assert loaded.record.chapter == "05_gru" and loaded.record.weights.endswith(".weights.h5")
-    assert loaded.test_accuracy == trained.test_accuracy and loaded.parameters == trained.parameters
+    assert loaded.record.chapter == "05_gru" and loaded.record.weights.endswith(
+        ".weights.h5"
+    )
+    assert (
+        loaded.test_accuracy == trained.test_accuracy
+        and loaded.parameters == trained.parameters
+    )
     assert loaded.seconds_per_epoch == trained.seconds_per_epoch
     assert list(loaded.history.columns) == list(trained.history.columns)
     np.testing.assert_array_equal(loaded.history.to_numpy(), trained.history.to_numpy())
-    for ours, theirs in zip(loaded.model.get_weights(), trained.model.get_weights(), strict=True):
+    for ours, theirs in zip(
+        loaded.model.get_weights(), trained.model.get_weights(), strict=True
+    ):
         np.testing.assert_array_equal(ours, theirs)
     files = sorted(path.name for path in (book / "results" / "full" / "runs").iterdir())
-    assert files == [f"gru_1x4-cosine_3e-3_2x100_seed0-{trained.record.key}{suffix}" for suffix in (".json", ".weights.h5")]
+    assert files == [
+        f"gru_1x4-cosine_3e-3_2x100_seed0-{trained.record.key}{suffix}"
+        for suffix in (".json", ".weights.h5")
+    ]
 
 
 def test_the_smoke_profile_always_trains(book, tiny_splits, count_training):
@@ -73,18 +87,34 @@ def test_the_key_changes_with_everything_that_determines_a_run():
     full = config.get_profile("full")
     base = runs.key_of(runs.identity(MODEL, RECIPE, full))
     variants = [
-        runs.identity(models.Spec.of("stack", kind="gru", num_units=4, reset_after=False), RECIPE, full),
+        runs.identity(
+            models.Spec.of("stack", kind="gru", num_units=4, reset_after=False),
+            RECIPE,
+            full,
+        ),
         runs.identity(models.Spec.of("stack", kind="lstm", num_units=4), RECIPE, full),
         runs.identity(MODEL, dataclasses.replace(RECIPE, seed=1), full),
         runs.identity(MODEL, dataclasses.replace(RECIPE, schedule="constant"), full),
-        runs.identity(MODEL, dataclasses.replace(RECIPE, batch_size=16), full),  # and XLA on
+        runs.identity(
+            MODEL, dataclasses.replace(RECIPE, batch_size=16), full
+        ),  # and XLA on
         runs.identity(MODEL, RECIPE, config.get_profile("smoke")),
-        runs.identity(MODEL, RECIPE, full, libraries={"tensorflow": "2.22.0", "keras": keras.__version__}),
+        runs.identity(
+            MODEL,
+            RECIPE,
+            full,
+            libraries={"tensorflow": "2.22.0", "keras": keras.__version__},
+        ),
     ]
     keys = {runs.key_of(identity) for identity in variants}
     assert base not in keys and len(keys) == len(variants)
     # A patch release keeps the key; the order of the arguments never matters.
-    patched = runs.identity(MODEL, RECIPE, full, libraries={"tensorflow": "2.21.9", "keras": keras.__version__})
+    patched = runs.identity(
+        MODEL,
+        RECIPE,
+        full,
+        libraries={"tensorflow": "2.21.9", "keras": keras.__version__},
+    )
     assert runs.key_of(patched) == base
     reordered = models.Spec.of("stack", num_units=4, kind="gru")
     assert runs.key_of(runs.identity(reordered, RECIPE, full)) == base
@@ -127,16 +157,29 @@ def test_recorded_never_trains(book, tiny_splits, count_training):
     shown = registry.recorded(MODEL, RECIPE, load_weights=False)
     assert len(count_training) == 1
     assert shown.model is None and shown.record.chapter == "05_gru"
-    assert runs.describe(shown.record, "shown").startswith("GRU 1x4\n  Adam 3e-3, cosine decay")
+    assert runs.describe(shown.record, "shown").startswith(
+        "GRU 1x4\n  Adam 3e-3, cosine decay"
+    )
 
 
 def a_program(n_epochs):
     """Stands in for a TF1 program: returns a Run without a Keras model."""
     import pandas as pd
 
-    history = pd.DataFrame({"epoch": np.arange(1, n_epochs + 1), "seconds": np.ones(n_epochs)})
-    return training.Run(None, history, batch_size=5, num_train=50, num_test=10, test_loss=0.5,
-                        test_accuracy=0.8, parameters=123, name="a_program")
+    history = pd.DataFrame(
+        {"epoch": np.arange(1, n_epochs + 1), "seconds": np.ones(n_epochs)}
+    )
+    return training.Run(
+        None,
+        history,
+        batch_size=5,
+        num_train=50,
+        num_test=10,
+        test_loss=0.5,
+        test_accuracy=0.8,
+        parameters=123,
+        name="a_program",
+    )
 
 
 def test_a_program_is_a_run_without_weights(book):
@@ -152,11 +195,15 @@ def test_a_program_is_a_run_without_weights(book):
 
 def test_table_markdown(book, tiny_splits):
     run = runs.Registry("05_gru", "full").run(MODEL, RECIPE, tiny_splits)
-    text = runs.table_markdown([("first", run)], ["model", "parameters", "test_accuracy", "seconds_per_epoch"])
+    text = runs.table_markdown(
+        [("first", run)], ["model", "parameters", "test_accuracy", "seconds_per_epoch"]
+    )
     lines = text.splitlines()
     assert lines[0] == "| Run | Model | Parameters | Test accuracy (%) | s / epoch¹ |"
     assert lines[1] == "|---|---|--:|--:|--:|"
-    assert lines[2].startswith(f"| first | GRU 1x4 | {run.parameters:,} | {100 * run.test_accuracy:.2f} |")
+    assert lines[2].startswith(
+        f"| first | GRU 1x4 | {run.parameters:,} | {100 * run.test_accuracy:.2f} |"
+    )
     assert lines[-1] == runs.TIME_NOTE
     with pytest.raises(ValueError, match=r"Unknown column\(s\) \['speed'\]"):
         runs.table_markdown([("first", run)], ["speed"])
@@ -168,4 +215,7 @@ def test_results_dir_is_at_the_book_top(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "chapters")
     assert runs.results_dir("smoke") == tmp_path / "results" / "smoke"
     monkeypatch.chdir(tmp_path.parent)
-    assert runs.results_dir(config.get_profile("full")) == tmp_path.parent / "results" / "full"
+    assert (
+        runs.results_dir(config.get_profile("full"))
+        == tmp_path.parent / "results" / "full"
+    )

@@ -10,31 +10,57 @@ from rnnbook import models, training
 def compiled_model():
     keras.utils.set_random_seed(0)
     model = models.single_lstm(4)
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        "adam",
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
 def test_fit_returns_history_timing_and_test_accuracy(tiny_splits):
     run = training.fit(compiled_model(), tiny_splits, epochs=2, batch_size=16)
     assert list(run.history["epoch"]) == [1, 2]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "validation_seconds"} <= set(run.history.columns)
-    assert (run.history["seconds"] > 0).all() and (run.history["validation_seconds"] > 0).all()
+    assert {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "seconds",
+        "validation_seconds",
+    } <= set(run.history.columns)
+    assert (run.history["seconds"] > 0).all() and (
+        run.history["validation_seconds"] > 0
+    ).all()
     assert run.epochs == 2 and 0.0 <= run.test_accuracy <= 1.0
     expected = run.model.evaluate(tiny_splits.x_test, tiny_splits.y_test, verbose=0)[1]
     assert run.test_accuracy == pytest.approx(expected)
     summary = run.summary(variant="tiny")
-    assert summary["variant"] == "tiny" and summary["parameters"] == run.model.count_params()
+    assert (
+        summary["variant"] == "tiny"
+        and summary["parameters"] == run.model.count_params()
+    )
     assert summary["images_per_second"] == pytest.approx(40 / run.seconds_per_epoch)
     assert run.num_test == 10
 
 
 def test_seconds_per_epoch_leaves_out_the_first_epoch_and_the_validation():
-    history = pd.DataFrame({"seconds": [30.0, 10.0, 12.0, 11.0], "validation_seconds": [5.0] * 4})
-    run = training.Run(None, history, batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9)
+    history = pd.DataFrame(
+        {"seconds": [30.0, 10.0, 12.0, 11.0], "validation_seconds": [5.0] * 4}
+    )
+    run = training.Run(
+        None, history, batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9
+    )
     assert run.seconds_per_epoch == 11.0 and run.images_per_second == 10.0
-    two = training.Run(None, history[:2], batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9)
-    assert two.seconds_per_epoch == 10.0  # the second epoch alone, not the median with the first
-    one = training.Run(None, history[:1], batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9)
+    two = training.Run(
+        None, history[:2], batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9
+    )
+    assert (
+        two.seconds_per_epoch == 10.0
+    )  # the second epoch alone, not the median with the first
+    one = training.Run(
+        None, history[:1], batch_size=5, num_train=110, test_loss=0.1, test_accuracy=0.9
+    )
     assert one.seconds_per_epoch == 30.0
 
 
@@ -57,13 +83,17 @@ def test_fit_needs_a_compiled_model(tiny_splits):
 
 
 def test_batches_cover_every_image_once_and_shuffle_per_epoch():
-    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1) * np.ones((10, 28, 28), np.float32)
+    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1) * np.ones(
+        (10, 28, 28), np.float32
+    )
     labels = np.arange(10)
     in_order = training.batches(images, labels, 4)
     assert [len(y) for _, y in in_order] == [4, 4, 2]
     assert not in_order.options().autotune.enabled
     for x, y in in_order:
-        np.testing.assert_array_equal(np.asarray(x)[:, 0, 0], np.asarray(y))  # images stay with their labels
+        np.testing.assert_array_equal(
+            np.asarray(x)[:, 0, 0], np.asarray(y)
+        )  # images stay with their labels
     keras.utils.set_random_seed(0)
     shuffled = training.batches(images, labels, 4, shuffle=True)
     first, second = ([int(v) for _, y in shuffled for v in y] for _ in range(2))
@@ -81,11 +111,16 @@ def test_batches_reject_mismatched_input():
 
 
 def test_speed_options_use_xla_for_small_batches_only():
-    assert training.speed_options(50) == {"steps_per_execution": training.STEPS_PER_EXECUTION, "jit_compile": True}
+    assert training.speed_options(50) == {
+        "steps_per_execution": training.STEPS_PER_EXECUTION,
+        "jit_compile": True,
+    }
     assert not training.speed_options(150)["jit_compile"]
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
         assert training.speed_options(150)["steps_per_execution"] == 1
-        assert not training.speed_options(50)["jit_compile"]  # XLA cannot reach other devices
+        assert not training.speed_options(50)[
+            "jit_compile"
+        ]  # XLA cannot reach other devices
     with pytest.raises(ValueError, match="batch_size must be a positive"):
         training.speed_options(0)
 
@@ -99,7 +134,9 @@ def test_accuracy_by_rows_ends_at_the_models_accuracy(tiny_splits):
     recipe = training.Recipe(epochs=1, batch_size=16, learning_rate=1e-2, seed=0)
     run = training.train(lambda: models.stack("gru", 6, 2), tiny_splits, recipe)
 
-    curve = training.accuracy_by_rows(run.model, tiny_splits.x_test, tiny_splits.y_test, batch_size=4)
+    curve = training.accuracy_by_rows(
+        run.model, tiny_splits.x_test, tiny_splits.y_test, batch_size=4
+    )
 
     assert curve.shape == (28,)
     assert curve[-1] == pytest.approx(run.test_accuracy)
@@ -107,25 +144,38 @@ def test_accuracy_by_rows_ends_at_the_models_accuracy(tiny_splits):
 
 
 def test_accuracy_by_rows_needs_a_dense_output_layer():
-    model = keras.Sequential([keras.Input((28, 28)), keras.layers.LSTM(4)], name="no_head")
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.LSTM(4)], name="no_head"
+    )
     with pytest.raises(ValueError, match="must end in a Dense output layer, not LSTM"):
         training.accuracy_by_rows(model, np.zeros((2, 28, 28)), np.zeros(2))
 
 
 def test_recipe_rejects_what_cannot_train():
-    with pytest.raises(ValueError, match="Recipe epochs must be a positive integer, got 0"):
+    with pytest.raises(
+        ValueError, match="Recipe epochs must be a positive integer, got 0"
+    ):
         training.Recipe(epochs=0, batch_size=5, learning_rate=1e-3, seed=0)
     with pytest.raises(ValueError, match="learning_rate must be positive"):
         training.Recipe(epochs=1, batch_size=5, learning_rate=0, seed=0)
     with pytest.raises(ValueError, match="Unknown schedule 'linear'"):
-        training.Recipe(epochs=1, batch_size=5, learning_rate=1e-3, seed=0, schedule="linear")
+        training.Recipe(
+            epochs=1, batch_size=5, learning_rate=1e-3, seed=0, schedule="linear"
+        )
     with pytest.raises(ValueError, match="Unknown loss 'mse'"):
         training.Recipe(epochs=1, batch_size=5, learning_rate=1e-3, seed=0, loss="mse")
-    assert training.Recipe(epochs=np.int64(2), batch_size=5, learning_rate=1e-3, seed=0).epochs == 2
+    assert (
+        training.Recipe(
+            epochs=np.int64(2), batch_size=5, learning_rate=1e-3, seed=0
+        ).epochs
+        == 2
+    )
 
 
 def test_a_constant_recipe_keeps_its_rate(tiny_splits):
-    recipe = training.Recipe(epochs=1, batch_size=16, learning_rate=1e-3, seed=0, schedule="constant")
+    recipe = training.Recipe(
+        epochs=1, batch_size=16, learning_rate=1e-3, seed=0, schedule="constant"
+    )
     run = training.train(lambda: models.stack("lstm", 4), tiny_splits, recipe)
     assert float(run.model.optimizer.learning_rate) == pytest.approx(1e-3)
 
@@ -135,4 +185,8 @@ def test_softmax_twice_loss_is_cross_entropy_of_a_second_softmax():
     labels = np.array([0, 2])
     q = np.exp(probabilities) / np.exp(probabilities).sum(axis=1, keepdims=True)
     expected = -np.log(q[[0, 1], labels])
-    np.testing.assert_allclose(np.asarray(training.softmax_twice_loss(labels, probabilities)), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(training.softmax_twice_loss(labels, probabilities)),
+        expected,
+        rtol=1e-6,
+    )

@@ -1,4 +1,4 @@
-"""The training-speed benchmark: every way to train the book's models, timed side by side.
+"""The training-speed benchmark: every way to train the book's models, side by side.
 
 For each model the book trains, each candidate way of training it runs the
 same number of images after a warm-up; the candidates alternate in a fresh
@@ -48,7 +48,10 @@ class Spec:
 
     def __post_init__(self):
         if self.kind not in models.RECURRENT_LAYERS:
-            raise ValueError(f"Unknown kind of layer {self.kind!r}; choose one of {', '.join(models.RECURRENT_LAYERS)}.")
+            raise ValueError(
+                f"Unknown kind of layer {self.kind!r}; choose one of"
+                f" {', '.join(models.RECURRENT_LAYERS)}."
+            )
         for name in ("num_units", "num_layers", "batch_size"):
             cells.check_units(getattr(self, name), name)
 
@@ -57,7 +60,7 @@ class Spec:
         return f"{self.kind} {self.num_layers}x{self.num_units}"
 
     def flops_per_image(self):
-        """Multiply-adds x 2 of one training step per image: forward, and twice that backward.
+        """FLOPs (2 x multiply-adds) of one training step per image: forward + backward.
 
         Counts the matrix multiplies only (the input and recurrent kernels at
         every step, and the output layer), which dominate the work.
@@ -65,18 +68,31 @@ class Spec:
         blocks = {"lstm": 4, "peephole_lstm": 4, "gru": 3, "simple_rnn": 1}[self.kind]
         inputs, forward = data.IMAGE_SIZE, 0
         for _ in range(self.num_layers):
-            forward += data.IMAGE_SIZE * 2 * (inputs + self.num_units) * blocks * self.num_units
+            forward += (
+                data.IMAGE_SIZE
+                * 2
+                * (inputs + self.num_units)
+                * blocks
+                * self.num_units
+            )
             inputs = self.num_units
         forward += 2 * self.num_units * data.NUM_CLASSES
         return 3 * forward
 
 
 def _book_models():
-    """The models chapters 2 to 5 train, each kind at the sizes and batches of `rnnbook.config`."""
-    single, stacked = config.CHAPTERS["02_single_lstm"], config.CHAPTERS["03_stacked_lstms"]
-    sizes = ((single["num_units"], 1, single["batch_size"]),
-             (stacked["num_units"], stacked["num_layers"], stacked["batch_size"]))
-    return tuple(Spec(kind, *size) for kind in ("lstm", "peephole_lstm", "gru") for size in sizes)
+    """The models of chapters 2 to 5, at the sizes and batches of `rnnbook.config`."""
+    single, stacked = (
+        config.CHAPTERS["02_single_lstm"],
+        config.CHAPTERS["03_stacked_lstms"],
+    )
+    sizes = (
+        (single["num_units"], 1, single["batch_size"]),
+        (stacked["num_units"], stacked["num_layers"], stacked["batch_size"]),
+    )
+    return tuple(
+        Spec(kind, *size) for kind in ("lstm", "peephole_lstm", "gru") for size in sizes
+    )
 
 
 # The models the book trains (chapters 2 to 5), with their batch sizes.
@@ -92,8 +108,11 @@ def models_named(names):
     by_name = {spec.name: spec for spec in MODELS}
     unknown = [name for name in names if name not in by_name]
     if unknown:
-        raise ValueError(f"Unknown model(s) {unknown}; the benchmark's models are {list(by_name)}.")
+        raise ValueError(
+            f"Unknown model(s) {unknown}; the benchmark's models are {list(by_name)}."
+        )
     return [by_name[name] for name in names]
+
 
 # Every way to train a model. "keras" is the layer with Keras's defaults;
 # "fused" is TensorFlow's fused LSTM kernel and "projected" the layers that
@@ -101,7 +120,11 @@ def models_named(names):
 CANDIDATES = ("keras", "unroll", "jit", "unroll+jit", "fused", "projected", "tf1")
 
 # The TF1 cell of each kind, as the second TF1 program names them.
-TF1_CELLS = {"lstm": ("BasicLSTMCell", {}), "peephole_lstm": ("LSTMCell", {"use_peepholes": True}), "gru": ("GRUCell", {})}
+TF1_CELLS = {
+    "lstm": ("BasicLSTMCell", {}),
+    "peephole_lstm": ("LSTMCell", {"use_peepholes": True}),
+    "gru": ("GRUCell", {}),
+}
 
 # The `rnnbook.fused` layer of each custom candidate and kind, and its options.
 CUSTOM_LAYERS = {
@@ -118,25 +141,39 @@ TIMED_CUSTOM = {("fused", "lstm"), ("fused", "peephole_lstm"), ("projected", "gr
 
 
 def keras_model(spec, unroll):
-    """`rnnbook.models.stack` for `spec`, with its recurrent layers' ``unroll`` set to `unroll`."""
+    """`rnnbook.models.stack` for `spec`, its recurrent layers unrolled if `unroll`."""
     return models.stack(spec.kind, spec.num_units, spec.num_layers, unroll=unroll)
 
 
 def custom_model(spec, candidate):
-    """`spec` built from the `rnnbook.fused` layers of `candidate`: the same function as `keras_model`."""
+    """`spec` built from the `rnnbook.fused` layers of `candidate`: the same function
+    as `keras_model`."""
     if (candidate, spec.kind) not in CUSTOM_LAYERS:
-        raise ValueError(f"No {candidate!r} layer for {spec.kind!r}; there are: {sorted(CUSTOM_LAYERS)}.")
+        raise ValueError(
+            f"No {candidate!r} layer for {spec.kind!r}; there are:"
+            f" {sorted(CUSTOM_LAYERS)}."
+        )
     layer, options = CUSTOM_LAYERS[candidate, spec.kind]
     recurrent = [
-        layer(spec.num_units, return_sequences=depth < spec.num_layers - 1, **options) for depth in range(spec.num_layers)
+        layer(spec.num_units, return_sequences=depth < spec.num_layers - 1, **options)
+        for depth in range(spec.num_layers)
     ]
-    return keras.Sequential([keras.Input(models.INPUT_SHAPE), *recurrent, keras.layers.Dense(data.NUM_CLASSES)])
+    return keras.Sequential(
+        [
+            keras.Input(models.INPUT_SHAPE),
+            *recurrent,
+            keras.layers.Dense(data.NUM_CLASSES),
+        ]
+    )
 
 
 def applies(spec, candidate):
-    """Whether `candidate` is timed on `spec`: only what `trainer` can build, one custom path per kind."""
+    """Whether `candidate` is timed on `spec`: only what `trainer` can build, one
+    custom path per kind."""
     if candidate not in CANDIDATES:
-        raise ValueError(f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}.")
+        raise ValueError(
+            f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}."
+        )
     if candidate == "tf1":
         return spec.kind in TF1_CELLS
     if candidate in ("fused", "projected"):
@@ -145,49 +182,78 @@ def applies(spec, candidate):
 
 
 def book_path(spec):
-    """The candidate the chapters train `spec` with: `rnnbook.training.speed_options` decides jit."""
-    return "unroll+jit" if training.speed_options(spec.batch_size)["jit_compile"] else "unroll"
+    """The candidate the chapters train `spec` with (`training.speed_options`)."""
+    return (
+        "unroll+jit"
+        if training.speed_options(spec.batch_size)["jit_compile"]
+        else "unroll"
+    )
 
 
 def book_speed_ratio(table, spec, other):
-    """Images per second of `spec` over those of `other`, both on the book's path, in one benchmark run.
+    """Images per second of `spec` over those of `other`, both on the book's path, in
+    one benchmark run.
 
     The ratio chapters quote when they compare the speed of two models: both
     were timed in the same run, alternating, so the machine's drift mostly
     cancels, unlike the wall times of two separate training runs.
     """
-    speeds = [table.loc[(s.name, book_path(s)), "images_per_second"] for s in (spec, other)]
+    speeds = [
+        table.loc[(s.name, book_path(s)), "images_per_second"] for s in (spec, other)
+    ]
     return float(speeds[0] / speeds[1])
 
 
 def trainer(spec, candidate):
-    """Return ``(train, close)``: ``train(images, labels)`` trains one pass over them with `candidate`.
+    """Return ``(train, close)``: ``train(images, labels)`` trains one pass over them
+    with `candidate`.
 
     ``close()`` frees what the candidate holds (the TF1 program's session).
     """
     if candidate == "tf1":
         if spec.kind not in TF1_CELLS:
-            raise ValueError(f"TF1 has no cell for {spec.kind!r}; it has cells for {', '.join(TF1_CELLS)}.")
+            raise ValueError(
+                f"TF1 has no cell for {spec.kind!r}; it has cells for"
+                f" {', '.join(TF1_CELLS)}."
+            )
         cell_name, options = TF1_CELLS[spec.kind]
-        step = legacy.training_step(cell_name, spec.num_units, spec.num_layers, **options)
+        step = legacy.training_step(
+            cell_name, spec.num_units, spec.num_layers, **options
+        )
 
         def train(images, labels):
             for start in range(0, len(images), spec.batch_size):
-                step(images[start : start + spec.batch_size], labels[start : start + spec.batch_size])
+                step(
+                    images[start : start + spec.batch_size],
+                    labels[start : start + spec.batch_size],
+                )
 
         return train, step.close
     if candidate not in CANDIDATES:
-        raise ValueError(f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}.")
+        raise ValueError(
+            f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}."
+        )
     keras.utils.set_random_seed(0)
     if candidate in ("fused", "projected"):
         model = custom_model(spec, candidate)
     else:
         model = keras_model(spec, unroll="unroll" in candidate)
-    recipe = training.Recipe(epochs=1, batch_size=spec.batch_size, learning_rate=1e-3, seed=0, schedule="constant")
+    recipe = training.Recipe(
+        epochs=1,
+        batch_size=spec.batch_size,
+        learning_rate=1e-3,
+        seed=0,
+        schedule="constant",
+    )
     training.compile_model(model, recipe, jit_compile="jit" in candidate)
 
     def train(images, labels):
-        model.fit(training.batches(images, labels, spec.batch_size), epochs=1, shuffle=False, verbose=0)
+        model.fit(
+            training.batches(images, labels, spec.batch_size),
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+        )
 
     return train, _nothing
 
@@ -215,11 +281,20 @@ def matmul_gflops(m, k, repeats=20, fastest=False):
         start = time.perf_counter()
         multiply(x, w).numpy()
         seconds.append(time.perf_counter() - start)
-    return 2 * m * k * k * chain / float(np.min(seconds) if fastest else np.median(seconds)) / 1e9
+    return (
+        2
+        * m
+        * k
+        * k
+        * chain
+        / float(np.min(seconds) if fastest else np.median(seconds))
+        / 1e9
+    )
 
 
 def matmul_peak():
-    """The float32 matrix-multiply peak of this machine in GFLOP/s: the fastest of 50 large square multiplies.
+    """The float32 matrix-multiply peak of this machine in GFLOP/s: the fastest of 50
+    large square multiplies.
 
     The fastest, not the median: a peak is what the machine can do, and on a
     shared machine interruptions only ever make a timing slower. Fifty, not
@@ -228,17 +303,23 @@ def matmul_peak():
     return matmul_gflops(1024, 1024, repeats=50, fastest=True)
 
 
-# The order in which a spec's candidates are set up: the slowest to trace and
-# compile first, so that the longest warm-up starts at once and the others fill in beside it.
+# The order in which a spec's candidates are set up: the slowest to trace and compile
+# first, so that the longest warm-up starts at once and the others fill in beside it.
 SET_UP_ORDER = ("unroll+jit", "unroll", "projected", "jit", "keras", "fused", "tf1")
 
 
 class BenchmarkError(RuntimeError):
-    """Some candidates failed; `timings` holds every row measured, `failures` what failed and why."""
+    """Some candidates failed; `timings` holds every row measured, `failures` what
+    failed and why."""
 
     def __init__(self, failures, timings):
-        lines = "\n".join(f"- {model}, {candidate}: {error.splitlines()[-1]}" for model, candidate, error in failures)
-        super().__init__(f"{len(failures)} candidate(s) failed; the others were measured:\n{lines}")
+        lines = "\n".join(
+            f"- {model}, {candidate}: {error.splitlines()[-1]}"
+            for model, candidate, error in failures
+        )
+        super().__init__(
+            f"{len(failures)} candidate(s) failed; the others were measured:\n{lines}"
+        )
         self.failures, self.timings = failures, timings
 
 
@@ -267,7 +348,9 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0, start_worker
     """
     unknown = [candidate for candidate in candidates if candidate not in CANDIDATES]
     if unknown:
-        raise ValueError(f"Unknown candidate(s) {unknown}; choose from {', '.join(CANDIDATES)}.")
+        raise ValueError(
+            f"Unknown candidate(s) {unknown}; choose from {', '.join(CANDIDATES)}."
+        )
     rng = np.random.default_rng(seed)
     rows, failures, workers = [], [], {}
 
@@ -279,15 +362,21 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0, start_worker
         for spec in specs:
             count = spec.batch_size * math.ceil(num_images / rounds / spec.batch_size)
             batches_per_pass = count // spec.batch_size
-            warm_up = [spec.batch_size * training.STEPS_PER_EXECUTION,
-                       spec.batch_size * (batches_per_pass % training.STEPS_PER_EXECUTION)]
-            images = rng.uniform(0, 1, (max(count, *warm_up), data.IMAGE_SIZE, data.IMAGE_SIZE)).astype(np.float32)
+            warm_up = [
+                spec.batch_size * training.STEPS_PER_EXECUTION,
+                spec.batch_size * (batches_per_pass % training.STEPS_PER_EXECUTION),
+            ]
+            images = rng.uniform(
+                0, 1, (max(count, *warm_up), data.IMAGE_SIZE, data.IMAGE_SIZE)
+            ).astype(np.float32)
             labels = rng.integers(0, data.NUM_CLASSES, len(images))
             active = [candidate for candidate in candidates if applies(spec, candidate)]
             for candidate in active:
                 if candidate not in workers:
                     workers[candidate] = (start_worker or Worker)()
-            for candidate, error in _set_up(workers, spec, active, images, labels, warm_up).items():
+            for candidate, error in _set_up(
+                workers, spec, active, images, labels, warm_up
+            ).items():
                 fail(spec, candidate, error)
                 active.remove(candidate)
             for round_ in range(rounds):
@@ -300,9 +389,17 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0, start_worker
                     except WorkerError as error:
                         fail(spec, candidate, error)
                         continue
-                    rows.append({"model": spec.name, "batch_size": spec.batch_size, "candidate": candidate,
-                                 "round": round_, "images": count, "seconds": seconds,
-                                 "images_per_second": count / seconds})
+                    rows.append(
+                        {
+                            "model": spec.name,
+                            "batch_size": spec.batch_size,
+                            "candidate": candidate,
+                            "round": round_,
+                            "images": count,
+                            "seconds": seconds,
+                            "images_per_second": count / seconds,
+                        }
+                    )
     finally:
         for worker in workers.values():
             worker.close()
@@ -313,7 +410,8 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0, start_worker
 
 
 def _set_up(workers, spec, candidates, images, labels, warm_up):
-    """Build and warm up each of `candidates` for `spec` in its worker, as many at once as there are cores.
+    """Build and warm up each of `candidates` for `spec` in its worker, as many at once
+    as there are cores.
 
     Returns the `WorkerError` of each candidate that failed to set up.
     """
@@ -338,7 +436,7 @@ class WorkerError(RuntimeError):
 
 
 class Worker:
-    """One candidate's own process: `measure` sends it commands and waits for each answer.
+    """One candidate's own process: `measure` sends it commands, waits for answers.
 
     A process per candidate lets the warm-ups, mostly single-threaded Python
     tracing and compiling, run side by side on the machine's cores, and keeps
@@ -350,32 +448,40 @@ class Worker:
     """
 
     def __init__(self):
-        context = multiprocessing.get_context("spawn")  # a fork would copy this process's TensorFlow threads
+        context = multiprocessing.get_context(
+            "spawn"
+        )  # a fork would copy this process's TensorFlow threads
         self._connection, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child,), daemon=True)
         self._process.start()
         child.close()
 
     def fileno(self):
-        """The connection's file descriptor, so that `multiprocessing.connection.wait` can wait on workers."""
+        """The connection's file descriptor, so that
+        `multiprocessing.connection.wait` can wait on workers."""
         return self._connection.fileno()
 
     def send(self, command, *args):
         self._connection.send((command, args))
 
     def receive(self):
-        """The answer to the last command; a failure in the worker is raised here, with its traceback."""
+        """The answer to the last command; a failure in the worker is raised here,
+        with its traceback."""
         try:
             failed, answer = self._connection.recv()
         except EOFError:
             self._process.join(timeout=10)
-            raise WorkerError(f"The benchmark's worker process died (exit code {self._process.exitcode}).") from None
+            raise WorkerError(
+                "The benchmark's worker process died (exit code"
+                f" {self._process.exitcode})."
+            ) from None
         if failed:
             raise WorkerError(f"The benchmark's worker process failed:\n{answer}")
         return answer
 
     def close(self, timeout=10):
-        """Ask the process to end (by closing its connection), kill it after `timeout` seconds, and reap it."""
+        """Ask the process to end (by closing its connection), kill it after
+        `timeout` seconds, and reap it."""
         self._connection.close()
         self._process.join(timeout=timeout)
         if self._process.is_alive():
@@ -384,7 +490,7 @@ class Worker:
 
 
 def _serve(connection):
-    """The loop of a `Worker` process: carry out commands until the connection closes."""
+    """The loop of a `Worker` process: carry out commands until the connection ends."""
     train = images = labels = None
     close = _nothing  # what frees the current candidate
     while True:
@@ -410,7 +516,9 @@ def _serve(connection):
                 train(images[:count], labels[:count])
                 answer = time.perf_counter() - start
             else:
-                raise ValueError(f"Unknown command {command!r}, or 'time' before 'set_up'.")
+                raise ValueError(
+                    f"Unknown command {command!r}, or 'time' before 'set_up'."
+                )
         except Exception:
             connection.send((True, traceback.format_exc()))
         else:
@@ -427,38 +535,71 @@ def summarize(timings, specs, peak_gflops=None, baseline="tf1"):
     Ratios are medians over those of the baseline in the same run; with
     `peak_gflops`, ``peak_fraction`` is the achieved FLOP/s over that peak.
     """
-    table = timings.groupby(["model", "candidate"], sort=False)["images_per_second"].agg(["median", "min", "max"])
+    table = timings.groupby(["model", "candidate"], sort=False)[
+        "images_per_second"
+    ].agg(["median", "min", "max"])
     table.columns = ["images_per_second", "min", "max"]
     if baseline in table.index.get_level_values("candidate"):
         base = table.xs(baseline, level="candidate")["images_per_second"]
-        table[f"vs_{baseline}"] = table["images_per_second"] / base.reindex(table.index.get_level_values("model")).to_numpy()
+        table[f"vs_{baseline}"] = (
+            table["images_per_second"]
+            / base.reindex(table.index.get_level_values("model")).to_numpy()
+        )
     flops = {spec.name: spec.flops_per_image() for spec in specs}
-    table["gflops"] = table["images_per_second"] * table.index.get_level_values("model").map(flops) / 1e9
+    table["gflops"] = (
+        table["images_per_second"]
+        * table.index.get_level_values("model").map(flops)
+        / 1e9
+    )
     if peak_gflops:
         table["peak_fraction"] = table["gflops"] / peak_gflops
     return table
 
 
-def run(specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0, peak=None):
-    """Measure the peak (unless given), then every candidate; return (summary table, raw timings, peak GFLOP/s).
+def run(
+    specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0, peak=None
+):
+    """Measure the peak (unless given), then every candidate; return (summary table, raw
+    timings, peak GFLOP/s).
 
     Pass the `peak` of a `matmul_peak` measured earlier in the same session,
     so that every fraction of the peak a chapter shows uses the same one.
     """
     peak = matmul_peak() if peak is None else peak
-    timings = measure(specs, candidates, num_images=num_images, rounds=rounds, seed=seed)
+    timings = measure(
+        specs, candidates, num_images=num_images, rounds=rounds, seed=seed
+    )
     return summarize(timings, specs, peak_gflops=peak), timings, peak
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m rnnbook.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=10_000,
-                        help="timed images per candidate, over all rounds (default 10,000)")
-    parser.add_argument("--rounds", type=int, default=3, help="timed passes per candidate (default 3)")
-    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
-    parser.add_argument("--models", nargs="+", default=[spec.name for spec in MODELS], metavar="MODEL",
-                        help=f"any of: {', '.join(repr(spec.name) for spec in MODELS)}")
-    parser.add_argument("--output", default=None, help="JSON file to write (default results/full/bench.json)")
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnbook.bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=10_000,
+        help="timed images per candidate, over all rounds (default 10,000)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="timed passes per candidate (default 3)"
+    )
+    parser.add_argument(
+        "--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[spec.name for spec in MODELS],
+        metavar="MODEL",
+        help=f"any of: {', '.join(repr(spec.name) for spec in MODELS)}",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="JSON file to write (default results/full/bench.json)",
+    )
     args = parser.parse_args(argv)
     try:
         specs = models_named(args.models)
@@ -470,11 +611,24 @@ def main(argv=None):
     output = args.output or results_path()
     peak = matmul_peak()
     try:
-        timings = measure(specs, args.candidates, num_images=args.images, rounds=args.rounds)
+        timings = measure(
+            specs, args.candidates, num_images=args.images, rounds=args.rounds
+        )
     except BenchmarkError as error:
         # Keep what was measured: write it, say what failed, and end with an error.
-        table = summarize(error.timings, specs, peak_gflops=peak) if len(error.timings) else pd.DataFrame()
-        write(output, table, error.timings, peak, seconds=time.perf_counter() - start, failures=error.failures)
+        table = (
+            summarize(error.timings, specs, peak_gflops=peak)
+            if len(error.timings)
+            else pd.DataFrame()
+        )
+        write(
+            output,
+            table,
+            error.timings,
+            peak,
+            seconds=time.perf_counter() - start,
+            failures=error.failures,
+        )
         print(f"wrote the rows measured to {output}", file=sys.stderr)
         raise SystemExit(str(error)) from None
     table = summarize(timings, specs, peak_gflops=peak)
@@ -486,7 +640,7 @@ def main(argv=None):
 
 
 def write(path, table, timings, peak, seconds, failures=()):
-    """Save a benchmark run as JSON: the peak, the summary rows, every timing and any failures."""
+    """Save a benchmark run as JSON: peak, summary rows, every timing, any failures."""
     record = {
         "environment": runs.environment(),
         "peak_gflops": peak,
@@ -496,7 +650,8 @@ def write(path, table, timings, peak, seconds, failures=()):
     }
     if failures:
         record["failures"] = [
-            {"model": model, "candidate": candidate, "error": error} for model, candidate, error in failures
+            {"model": model, "candidate": candidate, "error": error}
+            for model, candidate, error in failures
         ]
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from keras import ops
 
 
 def check_units(units, name="units"):
-    """Return `units` as an int if it is a positive whole number; raise naming `name` if not.
+    """`units` as an int if it is a positive whole number; else raise, naming `name`.
 
     NumPy integers pass, as Keras accepts them; booleans and floats do not.
     Every layer and builder of the book checks its width through here.
@@ -93,43 +93,70 @@ class PeepholeLSTMCell(keras.layers.Layer):
     def build(self, input_shape):
         input_dim = input_shape[-1]
         self.kernel = self.add_weight(
-            shape=(input_dim, 4 * self.units), initializer=self.kernel_initializer, name="kernel"
+            shape=(input_dim, 4 * self.units),
+            initializer=self.kernel_initializer,
+            name="kernel",
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, 4 * self.units), initializer=self.recurrent_initializer, name="recurrent_kernel"
+            shape=(self.units, 4 * self.units),
+            initializer=self.recurrent_initializer,
+            name="recurrent_kernel",
         )
         bias_initializer = (
-            unit_forget_bias(self.units, self.bias_initializer) if self.unit_forget_bias else self.bias_initializer
+            unit_forget_bias(self.units, self.bias_initializer)
+            if self.unit_forget_bias
+            else self.bias_initializer
         )
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=bias_initializer, name="bias")
+        self.bias = self.add_weight(
+            shape=(4 * self.units,), initializer=bias_initializer, name="bias"
+        )
         self.input_peephole, self.forget_peephole, self.output_peephole = (
-            self.add_weight(shape=(self.units,), initializer=self.peephole_initializer, name=f"{gate}_peephole")
+            self.add_weight(
+                shape=(self.units,),
+                initializer=self.peephole_initializer,
+                name=f"{gate}_peephole",
+            )
             for gate in ("input", "forget", "output")
         )
 
     def call(self, inputs, states, training=False):
         h_previous, c_previous = states
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_previous, self.recurrent_kernel) + self.bias
+        z = (
+            ops.matmul(inputs, self.kernel)
+            + ops.matmul(h_previous, self.recurrent_kernel)
+            + self.bias
+        )
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i + self.input_peephole * c_previous)
         f = self.recurrent_activation(z_f + self.forget_peephole * c_previous)
         c = f * c_previous + i * self.activation(z_c)
-        o = self.recurrent_activation(z_o + self.output_peephole * c)  # sees the new c_t
+        o = self.recurrent_activation(
+            z_o + self.output_peephole * c
+        )  # sees the new c_t
         h = o * self.activation(c)
         return h, [h, c]
 
     def get_initial_state(self, batch_size=None):
-        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in range(2)]
+        return [
+            ops.zeros((batch_size, self.units), dtype=self.compute_dtype)
+            for _ in range(2)
+        ]
 
     def get_config(self):
         return {
             **super().get_config(),
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
-            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "recurrent_activation": keras.activations.serialize(
+                self.recurrent_activation
+            ),
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "recurrent_initializer": keras.initializers.serialize(
+                self.recurrent_initializer
+            ),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            "peephole_initializer": keras.initializers.serialize(self.peephole_initializer),
+            "peephole_initializer": keras.initializers.serialize(
+                self.peephole_initializer
+            ),
             "unit_forget_bias": self.unit_forget_bias,
         }

@@ -65,7 +65,14 @@ CHAPTERS = {
     "07_training_speed": {
         "num_images": 10_000,
         "rounds": 3,
-        "models": ("lstm 1x100", "lstm 3x150", "peephole_lstm 1x100", "peephole_lstm 3x150", "gru 1x100", "gru 3x150"),
+        "models": (
+            "lstm 1x100",
+            "lstm 3x150",
+            "peephole_lstm 1x100",
+            "peephole_lstm 3x150",
+            "gru 1x100",
+            "gru 3x150",
+        ),
         "sweep_units": (50, 100, 200, 300, 400),
         "sweep_layers": (1, 2, 3, 4),
         "stall_passes": 24,
@@ -75,7 +82,12 @@ CHAPTERS = {
     # Chapter 8 trains chapter 3's model under tf.distribute: the mechanics,
     # not the accuracy, so two epochs; the check compares the first steps.
     "08_scaling_out": {"num_devices": 2, "epochs": 2, "check_steps": 5, "seed": 0},
-    "appendix_tf1_programs": {"epochs_single": 6, "epochs_stacked": 10, "epochs_variants": 1, "seed": 0},
+    "appendix_tf1_programs": {
+        "epochs_single": 6,
+        "epochs_stacked": 10,
+        "epochs_variants": 1,
+        "seed": 0,
+    },
 }
 SMOKE_EPOCHS = 1
 # What the smoke profile changes besides the epochs: two seeds still give a
@@ -135,9 +147,9 @@ PROFILES = {
 def get_profile(name=None):
     """Return the profile named `name`, or the one ``RNNBOOK_PROFILE`` selects.
 
-    A `Profile` is returned as it is, so that every function taking a
-    profile accepts either. An unset or empty variable means ``full``: a person who opens a chapter
-    gets the real run. An unknown name is an error that lists the valid ones.
+    A `Profile` is returned as it is, so that every function taking a profile accepts
+    either. An unset or empty variable means ``full``: a person who opens a chapter gets
+    the real run. An unknown name is an error that lists the valid ones.
     """
     if isinstance(name, Profile):
         return name

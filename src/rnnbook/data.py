@@ -123,7 +123,7 @@ def _load_folder(folder):
         if missing:
             raise MNISTError(
                 f"{folder} holds some MNIST files but not {', '.join(missing)} "
-                f"(looked for each name with and without .gz). Copy the missing "
+                "(looked for each name with and without .gz). Copy the missing "
                 f"file(s) there. {_HOW_TO_FIX}"
             )
         return {key: _read_idx(path, IDX_FILES[key]) for key, path in found.items()}
@@ -153,31 +153,34 @@ def _read_idx(path, spec):
         except (OSError, EOFError, zlib.error) as exc:
             raise MNISTError(
                 f"{path} is not a complete gzip file ({exc}): it is truncated "
-                f"or corrupted. Copy it again from the original MNIST files."
+                "or corrupted. Copy it again from the original MNIST files."
             ) from exc
     if len(raw) < spec.header_size:
         raise MNISTError(
             f"{path} holds {len(raw)} bytes, too few for an IDX header: it is "
-            f"truncated. Copy it again from the original MNIST files."
+            "truncated. Copy it again from the original MNIST files."
         )
     magic = int.from_bytes(raw[:4], "big")
     if magic != spec.magic:
         raise MNISTError(
             f"{path} starts with magic number {magic:#010x}, expected "
             f"{spec.magic:#010x} (IDX {spec.kind}). It is not the MNIST file its "
-            f"name says: check that the files were not renamed or mixed up."
+            "name says: check that the files were not renamed or mixed up."
         )
     shape = tuple(
-        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(len(spec.shape))
+        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big")
+        for i in range(len(spec.shape))
     )
     if shape != spec.shape:
         raise MNISTError(
             f"{path} declares shape {shape}, expected {spec.shape}. It is not the "
-            f"official MNIST file."
+            "official MNIST file."
         )
     expected_size = spec.header_size + int(np.prod(spec.shape))
     if len(raw) != expected_size:
-        problem = "truncated" if len(raw) < expected_size else "longer than the original"
+        problem = (
+            "truncated" if len(raw) < expected_size else "longer than the original"
+        )
         raise MNISTError(
             f"{path} holds {len(raw)} bytes uncompressed, expected {expected_size}: "
             f"it is {problem}. Copy it again from the original MNIST files."
@@ -188,7 +191,11 @@ def _read_idx(path, spec):
             f"{path} is corrupted: the SHA-256 of its content is {digest}, expected "
             f"{spec.sha256}. Copy it again from the original MNIST files."
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=spec.header_size).reshape(spec.shape).copy()
+    return (
+        np.frombuffer(raw, dtype=np.uint8, offset=spec.header_size)
+        .reshape(spec.shape)
+        .copy()
+    )
 
 
 def _read_npz(path):
@@ -230,13 +237,19 @@ def _load_with_keras():
             f"{MNIST_VARIABLE} is not set, and Keras could not download MNIST "
             f"({type(exc).__name__}: {exc}). Without internet access: {_HOW_TO_FIX}"
         ) from exc
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    arrays = {
+        "x_train": x_train,
+        "y_train": y_train,
+        "x_test": x_test,
+        "y_test": y_test,
+    }
     _check_arrays(arrays, source="keras.datasets.mnist.load_data()")
     return arrays
 
 
 def _keras_cache():
-    """Where Keras caches its ``mnist.npz``: ``$KERAS_HOME`` (default ``~/.keras``)/datasets."""
+    """Where Keras caches its ``mnist.npz``: ``$KERAS_HOME`` (default
+    ``~/.keras``)/datasets."""
     home = os.environ.get("KERAS_HOME") or pathlib.Path("~", ".keras").expanduser()
     return pathlib.Path(home) / KERAS_CACHE
 
@@ -343,9 +356,13 @@ def check_sizes(sizes, what):
     }
     for name, limit in limits.items():
         value = getattr(sizes, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= limit:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or not 1 <= value <= limit
+        ):
             raise ValueError(
                 f"{what}: {name}={value!r} must be a whole number of images from 1 to "
                 f"{limit:,} (the {name.removeprefix('num_')} pool of MNIST); change it "
-                f"in rnnbook.config.DATA."
+                "in rnnbook.config.DATA."
             )

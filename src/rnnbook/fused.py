@@ -27,7 +27,7 @@ from rnnbook import cells, legacy
 
 
 def _block_order(weights):
-    """Reorder the four gate blocks along the last axis from Keras's order to BlockLSTM's.
+    """Reorder the gate blocks on the last axis from Keras's order to BlockLSTM's.
 
     BlockLSTM orders them i, c, f, o, as TF1's LSTM cells do (`rnnbook.legacy`).
     """
@@ -36,9 +36,12 @@ def _block_order(weights):
 
 
 def _add_peepholes(layer):
-    """The three peephole vectors of `rnnbook.cells.PeepholeLSTMCell`, named and started as there."""
+    """The three peephole vectors of `rnnbook.cells.PeepholeLSTMCell`, named and
+    started as there."""
     return [
-        layer.add_weight(shape=(layer.units,), initializer="zeros", name=f"{gate}_peephole")
+        layer.add_weight(
+            shape=(layer.units,), initializer="zeros", name=f"{gate}_peephole"
+        )
         for gate in ("input", "forget", "output")
     ]
 
@@ -67,11 +70,21 @@ class FusedLSTM(keras.layers.Layer):
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
-        self.kernel = self.add_weight(shape=(input_dim, 4 * self.units), initializer="glorot_uniform", name="kernel")
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, 4 * self.units), initializer="orthogonal", name="recurrent_kernel"
+        self.kernel = self.add_weight(
+            shape=(input_dim, 4 * self.units),
+            initializer="glorot_uniform",
+            name="kernel",
         )
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=cells.unit_forget_bias(self.units), name="bias")
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, 4 * self.units),
+            initializer="orthogonal",
+            name="recurrent_kernel",
+        )
+        self.bias = self.add_weight(
+            shape=(4 * self.units,),
+            initializer=cells.unit_forget_bias(self.units),
+            name="bias",
+        )
         self.peephole_weights = _add_peepholes(self) if self.peepholes else []
 
     def call(self, inputs):
@@ -85,7 +98,9 @@ class FusedLSTM(keras.layers.Layer):
             x=time_major,
             cs_prev=zeros,
             h_prev=zeros,
-            w=_block_order(tf.concat([self.kernel, self.recurrent_kernel], axis=0)),  # one matrix for [x_t, h_{t-1}]
+            w=_block_order(
+                tf.concat([self.kernel, self.recurrent_kernel], axis=0)
+            ),  # one matrix for [x_t, h_{t-1}]
             wci=peepholes[0],
             wcf=peepholes[1],
             wco=peepholes[2],
@@ -112,7 +127,7 @@ class FusedLSTM(keras.layers.Layer):
 
 
 class _Projected(keras.layers.Layer):
-    """A recurrent layer that projects every step's input in one matrix multiply, then recurs.
+    """A recurrent layer that projects all steps' inputs in one multiply, then recurs.
 
     Subclasses set `num_blocks` (gate blocks in the kernels), `state_count`
     and `step`. The weights are those of the matching Keras layer, in its
@@ -130,19 +145,32 @@ class _Projected(keras.layers.Layer):
 
     def build(self, input_shape):
         if input_shape[1] is None:
-            raise ValueError(f"{type(self).__name__} unrolls its loop: give the inputs a fixed number of time steps.")
+            raise ValueError(
+                f"{type(self).__name__} unrolls its loop: give the inputs a fixed"
+                " number of time steps."
+            )
         width = self.num_blocks * self.units
-        self.kernel = self.add_weight(shape=(input_shape[-1], width), initializer="glorot_uniform", name="kernel")
-        self.recurrent_kernel = self.add_weight(shape=(self.units, width), initializer="orthogonal", name="recurrent_kernel")
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], width), initializer="glorot_uniform", name="kernel"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, width), initializer="orthogonal", name="recurrent_kernel"
+        )
         self.build_bias()
 
     def call(self, inputs):
         steps, features = inputs.shape[1], inputs.shape[2]
-        # One (batch * steps, features) x (features, blocks * units) multiply for all steps; a 2-D
-        # multiply, because a batched one would compute the kernel's gradient per example.
+        # One (batch * steps, features) x (features, blocks * units) multiply for all
+        # steps; a 2-D multiply, because a batched one would compute the kernel's
+        # gradient per example.
         flat = tf.matmul(tf.reshape(inputs, (-1, features)), self.kernel)
-        projected = tf.reshape(flat, (-1, steps, self.num_blocks * self.units)) + self.input_bias()
-        states = [tf.zeros((tf.shape(inputs)[0], self.units), dtype=inputs.dtype)] * self.state_count
+        projected = (
+            tf.reshape(flat, (-1, steps, self.num_blocks * self.units))
+            + self.input_bias()
+        )
+        states = [
+            tf.zeros((tf.shape(inputs)[0], self.units), dtype=inputs.dtype)
+        ] * self.state_count
         outputs = []
         for x in tf.unstack(projected, axis=1):
             states = self.step(x, states)
@@ -155,7 +183,11 @@ class _Projected(keras.layers.Layer):
         return (input_shape[0], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "return_sequences": self.return_sequences}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "return_sequences": self.return_sequences,
+        }
 
 
 @keras.saving.register_keras_serializable(package="rnnbook")
@@ -180,7 +212,11 @@ class ProjectedLSTM(_Projected):
         self.peepholes = peepholes
 
     def build_bias(self):
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=cells.unit_forget_bias(self.units), name="bias")
+        self.bias = self.add_weight(
+            shape=(4 * self.units,),
+            initializer=cells.unit_forget_bias(self.units),
+            name="bias",
+        )
         self.peephole_weights = _add_peepholes(self) if self.peepholes else []
 
     def input_bias(self):
@@ -188,11 +224,16 @@ class ProjectedLSTM(_Projected):
 
     def step(self, x, states):
         h, c = states
-        z_i, z_f, z_c, z_o = tf.split(x + tf.matmul(h, self.recurrent_kernel), 4, axis=-1)
+        z_i, z_f, z_c, z_o = tf.split(
+            x + tf.matmul(h, self.recurrent_kernel), 4, axis=-1
+        )
         if self.peepholes:
             p_i, p_f, p_o = self.peephole_weights
             c = tf.sigmoid(z_f + p_f * c) * c + tf.sigmoid(z_i + p_i * c) * tf.tanh(z_c)
-            return [tf.sigmoid(z_o + p_o * c) * tf.tanh(c), c]  # the output gate sees the new c
+            return [
+                tf.sigmoid(z_o + p_o * c) * tf.tanh(c),
+                c,
+            ]  # the output gate sees the new c
         c = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_c)
         return [tf.sigmoid(z_o) * tf.tanh(c), c]
 
@@ -202,7 +243,8 @@ class ProjectedLSTM(_Projected):
 
 @keras.saving.register_keras_serializable(package="rnnbook")
 class ProjectedGRU(_Projected):
-    """``keras.layers.GRU(units)`` (``reset_after=True``), with every step's input projected up front.
+    """``keras.layers.GRU(units)`` (``reset_after=True``), with every step's input
+    projected up front.
 
     Same weights in the same order (``kernel``, ``recurrent_kernel``, ``bias``
     of shape (2, 3 * units): input and recurrent biases).
@@ -215,7 +257,9 @@ class ProjectedGRU(_Projected):
     num_blocks = 3
 
     def build_bias(self):
-        self.bias = self.add_weight(shape=(2, 3 * self.units), initializer="zeros", name="bias")
+        self.bias = self.add_weight(
+            shape=(2, 3 * self.units), initializer="zeros", name="bias"
+        )
 
     def input_bias(self):
         return self.bias[0]
@@ -223,7 +267,11 @@ class ProjectedGRU(_Projected):
     def step(self, x, states):
         (h,) = states
         x_z, x_r, x_h = tf.split(x, 3, axis=-1)
-        h_z, h_r, h_h = tf.split(tf.matmul(h, self.recurrent_kernel) + self.bias[1], 3, axis=-1)
+        h_z, h_r, h_h = tf.split(
+            tf.matmul(h, self.recurrent_kernel) + self.bias[1], 3, axis=-1
+        )
         z = tf.sigmoid(x_z + h_z)
         r = tf.sigmoid(x_r + h_r)
-        return [z * h + (1 - z) * tf.tanh(x_h + r * h_h)]  # the reset gate acts after the multiply
+        return [
+            z * h + (1 - z) * tf.tanh(x_h + r * h_h)
+        ]  # the reset gate acts after the multiply

@@ -26,42 +26,48 @@ def _legacy_cells():
         from tf_keras.src.layers.rnn import legacy_cells
     except ImportError as exc:
         raise ImportError(
-            "The TF1 cells come from the tf-keras package: pip install 'tf-keras>=2.21,<2.22' "
-            "(it is in the book's requirements.txt)."
+            "The TF1 cells come from the tf-keras package: pip install"
+            " 'tf-keras>=2.21,<2.22' (it is in the book's requirements.txt)."
         ) from exc
     return legacy_cells
 
 
 def make_cell(name, num_units, **options):
-    """Create the TF1 cell `name` ("LSTMCell", "BasicLSTMCell", "GRUCell") with `options`."""
+    """The TF1 cell `name` ("LSTMCell", "BasicLSTMCell", "GRUCell"), with `options`."""
     cells = _legacy_cells()
     known = ("LSTMCell", "BasicLSTMCell", "GRUCell")
     if name not in known:
-        raise ValueError(f"Unknown TF1 cell {name!r}; choose one of {', '.join(known)}.")
+        raise ValueError(
+            f"Unknown TF1 cell {name!r}; choose one of {', '.join(known)}."
+        )
     return getattr(cells, name)(num_units, **options)
 
 
 def run_cell(cell_name, num_units, inputs, weights, **options):
     """Run a TF1 cell over `inputs` (batch, time, features) with ``dynamic_rnn``.
 
-    `weights` maps each of the cell's variable names (``kernel``, ``bias``,
-    for peepholes ``w_i_diag``, ``w_f_diag``, ``w_o_diag``; for the GRU
-    ``gates/kernel``, ``gates/bias``, ``candidate/kernel``, ``candidate/bias``) to its value;
-    every variable must be given. Returns the outputs at every step and the
-    final state as NumPy arrays (for LSTM cells a ``(c, h)`` pair).
+    `weights` maps each of the cell's variable names (``kernel``, ``bias``, for
+    peepholes ``w_i_diag``, ``w_f_diag``, ``w_o_diag``; for the GRU ``gates/kernel``,
+    ``gates/bias``, ``candidate/kernel``, ``candidate/bias``) to its value; every
+    variable must be given. Returns the outputs at every step and the final state as
+    NumPy arrays (for LSTM cells a ``(c, h)`` pair).
     """
     inputs = np.asarray(inputs, dtype=np.float32)
     graph = tf.Graph()
     with graph.as_default(), _without_deprecation_notices():
         placeholder = tf.compat.v1.placeholder(tf.float32, [None, *inputs.shape[1:]])
         cell = make_cell(cell_name, num_units, **options)
-        outputs, state = tf.compat.v1.nn.dynamic_rnn(cell, placeholder, dtype=tf.float32)
+        outputs, state = tf.compat.v1.nn.dynamic_rnn(
+            cell, placeholder, dtype=tf.float32
+        )
         # Names below the cell's scope: "rnn/gru_cell/gates/kernel:0" is "gates/kernel".
-        variables = {"/".join(v.name.split(":")[0].split("/")[2:]): v for v in cell.weights}
+        variables = {
+            "/".join(v.name.split(":")[0].split("/")[2:]): v for v in cell.weights
+        }
         if set(variables) != set(weights):
             raise ValueError(
-                f"{cell_name} has the variables {sorted(variables)}, but weights were given for "
-                f"{sorted(weights)}."
+                f"{cell_name} has the variables {sorted(variables)}, but weights were"
+                f" given for {sorted(weights)}."
             )
         with tf.compat.v1.Session(graph=graph) as session:
             for name, variable in variables.items():
@@ -89,9 +95,13 @@ def training_step(cell_name, num_units, num_layers=1, learning_rate=1e-3, **opti
         top = state if num_layers == 1 else state[-1]
         top = top.h if hasattr(top, "h") else top  # an LSTM's state is a (c, h) pair
         weights = tf.compat.v1.get_variable("dense/kernel", [num_units, 10])
-        bias = tf.compat.v1.get_variable("dense/bias", [10], initializer=tf.compat.v1.zeros_initializer())
+        bias = tf.compat.v1.get_variable(
+            "dense/bias", [10], initializer=tf.compat.v1.zeros_initializer()
+        )
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.matmul(top, weights) + bias)
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=tf.matmul(top, weights) + bias
+            )
         )
         train = tf.compat.v1.train.AdamOptimizer(learning_rate).minimize(loss)
     return TrainingStep(graph, images, labels, train, loss)
@@ -115,8 +125,13 @@ class TrainingStep:
 
     def __call__(self, images, labels):
         if self._session is None:
-            raise RuntimeError("This TF1 training step is closed; build a new one with training_step(...).")
-        return self._session.run(self._fetches, {self._images: images, self._labels: labels})[1]
+            raise RuntimeError(
+                "This TF1 training step is closed; build a new one with"
+                " training_step(...)."
+            )
+        return self._session.run(
+            self._fetches, {self._images: images, self._labels: labels}
+        )[1]
 
     def close(self):
         """Close the session and free what it holds. Closing twice is harmless."""
@@ -133,20 +148,22 @@ class TrainingStep:
 
 @contextlib.contextmanager
 def _without_deprecation_notices():
-    """Silence TF1's notices that its APIs are deprecated: using them is the point here."""
+    """Silence TF1's deprecation notices: using those APIs is the point here."""
     logger = tf.get_logger()
     level = logger.level
     logger.setLevel("ERROR")
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*is deprecated", category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message=".*is deprecated", category=UserWarning
+            )
             yield
     finally:
         logger.setLevel(level)
 
 
 def _reorder_gates(array, order):
-    """Rearrange the gate blocks along the last axis: `order` lists source block indices."""
+    """Rearrange the gate blocks on the last axis; `order` lists source blocks."""
     blocks = np.split(np.asarray(array), len(order), axis=-1)
     return np.concatenate([blocks[i] for i in order], axis=-1)
 
@@ -167,15 +184,24 @@ def lstm_weights_to_tf1(kernel, recurrent_kernel, bias, forget_bias=1.0):
     keras_bias = np.asarray(bias, dtype=np.float64).copy()
     keras_bias[num_units : 2 * num_units] -= forget_bias
     return {
-        "kernel": _reorder_gates(np.concatenate([kernel, recurrent_kernel], axis=0), KERAS_TO_TF1_LSTM),
+        "kernel": _reorder_gates(
+            np.concatenate([kernel, recurrent_kernel], axis=0), KERAS_TO_TF1_LSTM
+        ),
         "bias": _reorder_gates(keras_bias, KERAS_TO_TF1_LSTM),
     }
 
 
 def peephole_lstm_weights_to_tf1(
-    kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole, forget_bias=1.0
+    kernel,
+    recurrent_kernel,
+    bias,
+    input_peephole,
+    forget_peephole,
+    output_peephole,
+    forget_bias=1.0,
 ):
-    """`rnnbook.cells.PeepholeLSTMCell` weights as TF1 ``LSTMCell(use_peepholes=True)`` variables."""
+    """`rnnbook.cells.PeepholeLSTMCell` weights as TF1
+    ``LSTMCell(use_peepholes=True)`` variables."""
     return {
         **lstm_weights_to_tf1(kernel, recurrent_kernel, bias, forget_bias),
         "w_i_diag": input_peephole,
@@ -197,8 +223,9 @@ def gru_weights_to_tf1(kernel, recurrent_kernel, bias):
     num_units = recurrent_kernel.shape[0]
     if np.shape(bias) != (3 * num_units,):
         raise ValueError(
-            f"TF1's GRUCell applies the reset gate before the multiply: map a GRU with "
-            f"reset_after=False (bias of shape ({3 * num_units},)), got bias of shape {np.shape(bias)}."
+            "TF1's GRUCell applies the reset gate before the multiply: map a GRU with"
+            f" reset_after=False (bias of shape ({3 * num_units},)), got bias of shape"
+            f" {np.shape(bias)}."
         )
     stacked = np.concatenate([kernel, recurrent_kernel], axis=0)
     gates = slice(0, 2 * num_units)
@@ -211,7 +238,8 @@ def gru_weights_to_tf1(kernel, recurrent_kernel, bias):
 
 
 class DataSet:
-    """One split as TF1's ``input_data`` gave it: flat images, labels, and ``next_batch``.
+    """One split as TF1's ``input_data`` gave it: flat images, labels, and
+    ``next_batch``.
 
     `images` are (n, 784) float32 in [0, 1]; `labels` integer classes, or
     one-hot rows of 10 with ``one_hot=True``. ``next_batch`` walks through a
@@ -221,7 +249,9 @@ class DataSet:
     def __init__(self, images, labels, one_hot, seed):
         self.images = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
         labels = np.asarray(labels)
-        self.labels = np.eye(data.NUM_CLASSES, dtype=np.float32)[labels] if one_hot else labels
+        self.labels = (
+            np.eye(data.NUM_CLASSES, dtype=np.float32)[labels] if one_hot else labels
+        )
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(self.num_examples)
         self._position = 0
@@ -231,9 +261,13 @@ class DataSet:
         return len(self.images)
 
     def next_batch(self, batch_size):
-        """The next `batch_size` (images, labels), continuing into a reshuffled epoch when one ends."""
+        """The next `batch_size` (images, labels), continuing into a reshuffled epoch
+        when one ends."""
         if not 0 < batch_size <= self.num_examples:
-            raise ValueError(f"batch_size must be between 1 and {self.num_examples}, got {batch_size}.")
+            raise ValueError(
+                f"batch_size must be between 1 and {self.num_examples}, got"
+                f" {batch_size}."
+            )
         if self._position + batch_size > self.num_examples:
             rest = self._order[self._position :]
             self._order = self._rng.permutation(self.num_examples)
@@ -246,7 +280,8 @@ class DataSet:
 
 
 def read_data_sets(profile=None, one_hot=False, seed=0):
-    """The stand-in for ``tensorflow.examples.tutorials.mnist.input_data.read_data_sets``.
+    """The stand-in for
+    ``tensorflow.examples.tutorials.mnist.input_data.read_data_sets``.
 
     Built on `rnnbook.data.load_sequences`, so the split is the book's (in the
     full profile 55,000 / 5,000 / 10,000, as the original's). Returns an
@@ -261,19 +296,25 @@ def read_data_sets(profile=None, one_hot=False, seed=0):
 
 
 def program_run(name, epoch_seconds, test_accuracies, test_loss, batch_size, dataset):
-    """A TF1 program's result as a `rnnbook.training.Run`, for the run registry (the appendix).
+    """A TF1 program's result as a `rnnbook.training.Run`, for the run registry (the
+    appendix).
 
     Call it while the program's graph is the default one: its trainable
     variables are the parameters. `test_accuracies` are the per-epoch test
     accuracies the program prints; `dataset` its `read_data_sets` result.
     """
     if len(epoch_seconds) != len(test_accuracies):
-        raise ValueError(f"{len(epoch_seconds)} epoch times but {len(test_accuracies)} test accuracies.")
-    history = pd.DataFrame({
-        "epoch": np.arange(1, len(epoch_seconds) + 1),
-        "test_accuracy": [float(a) for a in test_accuracies],
-        "seconds": [float(s) for s in epoch_seconds],
-    })
+        raise ValueError(
+            f"{len(epoch_seconds)} epoch times but {len(test_accuracies)} test"
+            " accuracies."
+        )
+    history = pd.DataFrame(
+        {
+            "epoch": np.arange(1, len(epoch_seconds) + 1),
+            "test_accuracy": [float(a) for a in test_accuracies],
+            "seconds": [float(s) for s in epoch_seconds],
+        }
+    )
     parameters = sum(int(np.prod(v.shape)) for v in tf.compat.v1.trainable_variables())
     return training.Run(
         model=None,

@@ -20,7 +20,8 @@ UNROLL = True
 
 INPUT_SHAPE = (data.IMAGE_SIZE, data.IMAGE_SIZE)
 
-# The layer options `stack` sets unless told otherwise (they replace the layers' defaults).
+# The layer options `stack` sets unless told otherwise (they replace the layers'
+# defaults).
 STACK_DEFAULTS = {"unroll": UNROLL}
 
 
@@ -57,11 +58,17 @@ def peephole_lstm(units, **options):
     (``unit_forget_bias``, the initializers, the activations) go to the cell,
     the others (``return_sequences``, ``unroll``, ``name``, ...) to the layer.
     """
-    cell_options = {name: options.pop(name) for name in list(options) if name in _CELL_OPTIONS}
+    cell_options = {
+        name: options.pop(name) for name in list(options) if name in _CELL_OPTIONS
+    }
     return keras.layers.RNN(cells.PeepholeLSTMCell(units, **cell_options), **options)
 
 
-_CELL_OPTIONS = set(inspect.signature(cells.PeepholeLSTMCell.__init__).parameters) - {"self", "units", "kwargs"}
+_CELL_OPTIONS = set(inspect.signature(cells.PeepholeLSTMCell.__init__).parameters) - {
+    "self",
+    "units",
+    "kwargs",
+}
 
 
 RECURRENT_LAYERS = {
@@ -84,22 +91,35 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
     loop instead of the book's unrolled steps).
     """
     if kind not in RECURRENT_LAYERS:
-        raise ValueError(f"Unknown kind of layer {kind!r}; choose one of {', '.join(RECURRENT_LAYERS)}.")
+        raise ValueError(
+            f"Unknown kind of layer {kind!r}; choose one of"
+            f" {', '.join(RECURRENT_LAYERS)}."
+        )
     num_units = cells.check_units(num_units, "num_units")
     num_layers = cells.check_units(num_layers, "num_layers")
     fixed = {"return_sequences", "name"} & set(layer_options)
     if fixed:
         raise ValueError(
-            f"stack sets {', '.join(sorted(fixed))} of each layer itself; leave it out of the options."
+            f"stack sets {', '.join(sorted(fixed))} of each layer itself; leave it out"
+            " of the options."
         )
     layer = RECURRENT_LAYERS[kind]
     options = {**STACK_DEFAULTS, **layer_options}
     recurrent = [
-        layer(num_units, return_sequences=depth < num_layers - 1, name=f"{kind}_{depth + 1}", **options)
+        layer(
+            num_units,
+            return_sequences=depth < num_layers - 1,
+            name=f"{kind}_{depth + 1}",
+            **options,
+        )
         for depth in range(num_layers)
     ]
     return keras.Sequential(
-        [keras.Input(INPUT_SHAPE, name="rows"), *recurrent, keras.layers.Dense(data.NUM_CLASSES, name="classifier")],
+        [
+            keras.Input(INPUT_SHAPE, name="rows"),
+            *recurrent,
+            keras.layers.Dense(data.NUM_CLASSES, name="classifier"),
+        ],
         name=name or f"{kind}_{num_layers}x{num_units}",
     )
 
@@ -125,7 +145,9 @@ class HiddenStates:
         for layer in model.layers:
             if not isinstance(layer, keras.layers.RNN):
                 continue
-            copy = layer.__class__.from_config({**layer.get_config(), "return_sequences": True})
+            copy = layer.__class__.from_config(
+                {**layer.get_config(), "return_sequences": True}
+            )
             sequence = copy(sequence)
             copy.set_weights(layer.get_weights())
             states.append(sequence)
@@ -138,7 +160,7 @@ class HiddenStates:
         return _as_list(self.model(images))
 
     def predict(self, images, batch_size=500):
-        """The hidden states for `images`, in batches of `batch_size`, as NumPy arrays."""
+        """The hidden states for `images`, in batches of `batch_size`, as NumPy."""
         return _as_list(self.model.predict(images, batch_size=batch_size, verbose=0))
 
 
@@ -174,7 +196,8 @@ class Spec:
 
     @classmethod
     def of(cls, builder, **arguments):
-        """The spec of ``BUILDERS[builder](**arguments)``, without the arguments that are defaults.
+        """The spec of ``BUILDERS[builder](**arguments)``, without the arguments that
+        are defaults.
 
         ``Spec.of("stack", kind="lstm", num_units=100, num_layers=1)`` and
         ``Spec.of("stack", kind="lstm", num_units=100)`` build the same model,
@@ -182,9 +205,15 @@ class Spec:
         argument equal to its default, the builder's or the layer's, is left out.
         """
         if builder not in BUILDERS:
-            raise ValueError(f"Unknown builder {builder!r}; choose one of {', '.join(BUILDERS)}.")
+            raise ValueError(
+                f"Unknown builder {builder!r}; choose one of {', '.join(BUILDERS)}."
+            )
         defaults = _defaults(builder, arguments.get("kind"))
-        kept = {name: value for name, value in arguments.items() if not (name in defaults and defaults[name] == value)}
+        kept = {
+            name: value
+            for name, value in arguments.items()
+            if not (name in defaults and defaults[name] == value)
+        }
         return cls(builder, tuple(sorted(kept.items())))
 
     def as_dict(self):
@@ -202,12 +231,15 @@ class Spec:
             return f"LSTM 1x{arguments['num_units']}, TF1 classifier{output}"
         kind = arguments.pop("kind")
         size = f"{arguments.pop('num_layers', 1)}x{arguments.pop('num_units')}"
-        options = "".join(f", {name}={value}" for name, value in sorted(arguments.items()))
+        options = "".join(
+            f", {name}={value}" for name, value in sorted(arguments.items())
+        )
         return f"{KIND_NAMES[kind]} {size}{options}"
 
 
 def _defaults(builder, kind=None):
-    """The default of every argument `BUILDERS[builder]` takes, and of the recurrent layer's options.
+    """The default of every argument `BUILDERS[builder]` takes, and of the recurrent
+    layer's options.
 
     For `stack`, its own `STACK_DEFAULTS` come first: they are what a layer
     gets when the option is left out, whatever the layer's default.

@@ -17,7 +17,9 @@ def rows_read(image, steps, label=None):
     """
     image = np.asarray(image, dtype=np.float32)
     num_rows, num_columns = image.shape
-    axes = np.atleast_1d(plt.subplots(1, len(steps), figsize=(2.2 * len(steps), 2.8))[1])
+    axes = np.atleast_1d(
+        plt.subplots(1, len(steps), figsize=(2.2 * len(steps), 2.8))[1]
+    )
     for ax, step in zip(axes, steps):
         if not 1 <= step <= num_rows:
             raise ValueError(f"Steps run from 1 to {num_rows}, got {step}.")
@@ -25,7 +27,14 @@ def rows_read(image, steps, label=None):
         seen[:step] = image[:step]
         ax.imshow(seen, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         ax.add_patch(
-            plt.Rectangle((-0.5, step - 1.5), num_columns, 1, fill=False, edgecolor="red", linewidth=1.5)
+            plt.Rectangle(
+                (-0.5, step - 1.5),
+                num_columns,
+                1,
+                fill=False,
+                edgecolor="red",
+                linewidth=1.5,
+            )
         )
         ax.set_title(f"after step {step}")
         ax.set_xticks([0, num_columns - 1], ["1", str(num_columns)])
@@ -52,7 +61,12 @@ def ink_per_row(images, labels=None):
         ax.plot(rows, images.mean(axis=(0, 2)), color="black")
     else:
         for digit in np.unique(labels):
-            ax.plot(rows, images[labels == digit].mean(axis=(0, 2)), label=str(digit), linewidth=1)
+            ax.plot(
+                rows,
+                images[labels == digit].mean(axis=(0, 2)),
+                label=str(digit),
+                linewidth=1,
+            )
         ax.legend(title="digit", ncol=2, fontsize="small")
     ax.set_xlabel("row = time step")
     ax.set_ylabel("mean pixel value (0 to 1)")
@@ -74,12 +88,15 @@ _METRIC_LABELS = {
 def learning_curves(histories, metrics=("loss", "val_accuracy")):
     """Plot per-epoch `metrics` of several runs, one panel per metric, one line per run.
 
-    `histories` maps a label to a run's history DataFrame (`rnnbook.training.Run.history`).
+    `histories` maps a label to a run's history DataFrame
+    (`rnnbook.training.Run.history`).
     """
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.4))
     for ax, metric in zip(np.atleast_1d(axes), metrics):
         for label, history in histories.items():
-            ax.plot(history["epoch"], history[metric], marker="o", markersize=3, label=label)
+            ax.plot(
+                history["epoch"], history[metric], marker="o", markersize=3, label=label
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel(_METRIC_LABELS.get(metric, metric))
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -94,12 +111,21 @@ def confusion_matrix(labels, predictions, num_classes=10):
     counts = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(counts, (np.asarray(labels), np.asarray(predictions)), 1)
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    errors = np.where(np.eye(num_classes, dtype=bool), 0, counts)  # colour only the mistakes
+    errors = np.where(
+        np.eye(num_classes, dtype=bool), 0, counts
+    )  # colour only the mistakes
     image = ax.imshow(errors, cmap="Reds")
     for true, predicted in np.ndindex(counts.shape):
         if counts[true, predicted]:
-            ax.text(predicted, true, counts[true, predicted], ha="center", va="center", fontsize=7,
-                    color="black" if true != predicted else "grey")
+            ax.text(
+                predicted,
+                true,
+                counts[true, predicted],
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if true != predicted else "grey",
+            )
     ax.set_xticks(range(num_classes))
     ax.set_yticks(range(num_classes))
     ax.set_xlabel("predicted digit")
@@ -136,23 +162,50 @@ def lstm_cell_diagram():
     ax.set_xlim(-1.6, 11.8)
     ax.set_ylim(-1.4, 6.2)
     ax.axis("off")
-    ax.add_patch(plt.Rectangle((0, 0.3), 10, 5.4, facecolor="#f3f6fb", edgecolor="#9aa9c1", zorder=0))
+    ax.add_patch(
+        plt.Rectangle(
+            (0, 0.3), 10, 5.4, facecolor="#f3f6fb", edgecolor="#9aa9c1", zorder=0
+        )
+    )
 
     def arrow(start, end, **style):
-        ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color="#333", lw=1.2, **style))
+        ax.annotate(
+            "",
+            xy=end,
+            xytext=start,
+            arrowprops=dict(arrowstyle="-|>", color="#333", lw=1.2, **style),
+        )
 
     def line(*points):
         xs, ys = zip(*points)
         ax.plot(xs, ys, color="#333", lw=1.2, zorder=1)
 
     def layer(x, y, text, name):
-        ax.text(x, y, text, ha="center", va="center", fontsize=12, zorder=3,
-                bbox=dict(boxstyle="round,pad=0.35", facecolor="#ffd88a", edgecolor="#b8860b"))
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=12,
+            zorder=3,
+            bbox=dict(
+                boxstyle="round,pad=0.35", facecolor="#ffd88a", edgecolor="#b8860b"
+            ),
+        )
         ax.text(x - 0.35, y + 0.65, name, ha="right", va="center", fontsize=11)
 
     def operation(x, y, text):
-        ax.text(x, y, text, ha="center", va="center", fontsize=12, zorder=3,
-                bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor="#333"))
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=12,
+            zorder=3,
+            bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor="#333"),
+        )
 
     # The cell state runs along the top, changed only by a product and a sum.
     line((-1.2, 5), (2, 5))
@@ -182,8 +235,16 @@ def lstm_cell_diagram():
     arrow((5.2, 3.6), (4.75, 3.6))
     arrow((4.5, 3.9), (4.5, 4.7))
     # Read: o_t times tanh(c_t) is the new hidden state, the output of the step.
-    ax.text(8.6, 3.8, r"$\tanh$", ha="center", va="center", fontsize=11, zorder=3,
-            bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#333"))
+    ax.text(
+        8.6,
+        3.8,
+        r"$\tanh$",
+        ha="center",
+        va="center",
+        fontsize=11,
+        zorder=3,
+        bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#333"),
+    )
     arrow((8.6, 5), (8.6, 4.15))
     operation(8.6, 2.1, r"$\times$")
     arrow((8.6, 3.45), (8.6, 2.4))
@@ -213,49 +274,111 @@ def stack_diagram(num_layers=3, steps=(1, 2, 3, 28)):
     for layer in range(num_layers):
         y = 1.2 * layer
         for i, (x, step) in enumerate(zip(columns, steps)):
-            ax.text(x, y, f"layer {layer + 1}", ha="center", va="center", fontsize=9,
-                    bbox=dict(boxstyle="round,pad=0.4", facecolor="#ffd88a", edgecolor="#b8860b"))
+            ax.text(
+                x,
+                y,
+                f"layer {layer + 1}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                bbox=dict(
+                    boxstyle="round,pad=0.4", facecolor="#ffd88a", edgecolor="#b8860b"
+                ),
+            )
             if i + 1 < len(steps):
                 gap = steps[i + 1] - step > 1
-                ax.annotate("", xy=(columns[i + 1] - 0.62, y), xytext=(x + 0.62, y),
-                            arrowprops=dict(arrow, linestyle=":" if gap else "-"))
+                ax.annotate(
+                    "",
+                    xy=(columns[i + 1] - 0.62, y),
+                    xytext=(x + 0.62, y),
+                    arrowprops=dict(arrow, linestyle=":" if gap else "-"),
+                )
             if layer + 1 < num_layers:
-                ax.annotate("", xy=(x, y + 0.87), xytext=(x, y + 0.33), arrowprops=arrow)
-        ax.text(-1.35, y, f"$h^{{({layer + 1})}}, c^{{({layer + 1})}}$\nfrom 0", ha="center", va="center", fontsize=8)
+                ax.annotate(
+                    "", xy=(x, y + 0.87), xytext=(x, y + 0.33), arrowprops=arrow
+                )
+        ax.text(
+            -1.35,
+            y,
+            f"$h^{{({layer + 1})}}, c^{{({layer + 1})}}$\nfrom 0",
+            ha="center",
+            va="center",
+            fontsize=8,
+        )
         ax.annotate("", xy=(-0.62, y), xytext=(-0.85, y), arrowprops=arrow)
     for x, step in zip(columns, steps):
         ax.text(x, -1.05, f"$x_{{{step}}}$", ha="center", va="center", fontsize=11)
-        ax.text(x, 1.2 * num_layers - 0.35, f"step {step}", ha="center", va="center", fontsize=9, color="#555")
+        ax.text(
+            x,
+            1.2 * num_layers - 0.35,
+            f"step {step}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#555",
+        )
         ax.annotate("", xy=(x, -0.33), xytext=(x, -0.85), arrowprops=arrow)
     top = 1.2 * (num_layers - 1)
-    ax.annotate("", xy=(columns[-1] + 1.55, top), xytext=(columns[-1] + 0.62, top), arrowprops=arrow)
-    ax.text(columns[-1] + 2.3, top, "dense\n→ 10 logits", ha="center", va="center", fontsize=9,
-            bbox=dict(boxstyle="round,pad=0.35", facecolor="#dbe7f7", edgecolor="#6a89b5"))
-    ax.text(columns[-1] + 1.1, top + 0.22, f"$h^{{({num_layers})}}_{{{steps[-1]}}}$", ha="center", fontsize=9)
+    ax.annotate(
+        "",
+        xy=(columns[-1] + 1.55, top),
+        xytext=(columns[-1] + 0.62, top),
+        arrowprops=arrow,
+    )
+    ax.text(
+        columns[-1] + 2.3,
+        top,
+        "dense\n→ 10 logits",
+        ha="center",
+        va="center",
+        fontsize=9,
+        bbox=dict(boxstyle="round,pad=0.35", facecolor="#dbe7f7", edgecolor="#6a89b5"),
+    )
+    ax.text(
+        columns[-1] + 1.1,
+        top + 0.22,
+        f"$h^{{({num_layers})}}_{{{steps[-1]}}}$",
+        ha="center",
+        fontsize=9,
+    )
     ax.set_xlim(-2.1, columns[-1] + 3.2)
     ax.set_ylim(-1.4, 1.2 * num_layers - 0.1)
-    ax.set_title(f"{num_layers} stacked recurrent layers, unrolled over the rows", fontsize=11)
+    ax.set_title(
+        f"{num_layers} stacked recurrent layers, unrolled over the rows", fontsize=11
+    )
     fig.tight_layout()
     return fig
 
 
 def hidden_state_heatmaps(states, image, label=None):
-    """Show one digit and each layer's hidden state over the 28 steps, bottom layer first.
+    """One digit and each layer's hidden state over the 28 steps, bottom layer first.
 
     `states` is a list of (time steps, units) arrays. Units are sorted by the
     step at which they reach their largest magnitude, so that units which react
     early sit at the top of each panel (chapter 3, "Inside the stack").
     """
-    fig, axes = plt.subplots(1, len(states) + 1, figsize=(2.4 + 3.0 * len(states), 3.6),
-                             gridspec_kw={"width_ratios": [0.8] + [1] * len(states)}, layout="constrained")
+    fig, axes = plt.subplots(
+        1,
+        len(states) + 1,
+        figsize=(2.4 + 3.0 * len(states), 3.6),
+        gridspec_kw={"width_ratios": [0.8] + [1] * len(states)},
+        layout="constrained",
+    )
     axes[0].imshow(image, cmap="gray_r", interpolation="nearest")
     axes[0].set_title("the digit" if label is None else f"the digit ({label})")
     axes[0].set_xlabel("pixel in row")
     axes[0].set_ylabel("row = time step")
     for depth, (ax, state) in enumerate(zip(axes[1:], states), start=1):
         order = np.argsort(np.argmax(np.abs(state), axis=0), kind="stable")
-        image_ = ax.imshow(state[:, order].T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest",
-                           extent=(0.5, state.shape[0] + 0.5, state.shape[1], 0))
+        image_ = ax.imshow(
+            state[:, order].T,
+            aspect="auto",
+            cmap="RdBu_r",
+            vmin=-1,
+            vmax=1,
+            interpolation="nearest",
+            extent=(0.5, state.shape[0] + 0.5, state.shape[1], 0),
+        )
         ax.set_title(f"layer {depth}: hidden state h")
         ax.set_xlabel("time step (row read)")
     axes[1].set_ylabel("unit (sorted by when it peaks)")
@@ -264,7 +387,8 @@ def hidden_state_heatmaps(states, image, label=None):
 
 
 def accuracy_against_cost(table):
-    """Test accuracy against parameters and against training work, one labelled point per run.
+    """Test accuracy against parameters and against training work, one labelled point
+    per run.
 
     `table` has the columns ``test_accuracy``, ``parameters``,
     ``training_flops`` (the multiply work of all training steps) and
@@ -272,11 +396,18 @@ def accuracy_against_cost(table):
     """
     fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.8), sharey=True)
     axis_labels = ("parameters", "training work (FLOP)")
-    for ax, column, label in zip(axes, ("parameters", "training_flops"), axis_labels, strict=True):
+    for ax, column, label in zip(
+        axes, ("parameters", "training_flops"), axis_labels, strict=True
+    ):
         ax.scatter(table[column], 100 * table["test_accuracy"], s=18)
         for _, row in table.iterrows():
-            ax.annotate(row["name"], (row[column], 100 * row["test_accuracy"]), fontsize="x-small",
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                row["name"],
+                (row[column], 100 * row["test_accuracy"]),
+                fontsize="x-small",
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
         ax.set_xscale("log")
         ax.set_xlabel(f"{label}, log scale")
         ax.grid(alpha=0.3, which="both")
@@ -293,7 +424,14 @@ def seed_bands(histories, metric="val_accuracy"):
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for label, runs in histories.items():
         values = np.stack([run[metric].to_numpy() for run in runs])
-        _mean_and_range(ax, runs[0]["epoch"].to_numpy(), 100 * values, label, marker="o", markersize=3)
+        _mean_and_range(
+            ax,
+            runs[0]["epoch"].to_numpy(),
+            100 * values,
+            label,
+            marker="o",
+            markersize=3,
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{_METRIC_LABELS.get(metric, metric)} (%)")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -304,30 +442,50 @@ def seed_bands(histories, metric="val_accuracy"):
 
 
 def _mean_and_range(ax, x, values, label, **line_options):
-    """Plot the mean of `values` (runs, points) as a line and their range as a band of its colour."""
+    """Plot the mean of `values` (runs, points) as a line and their range as a band
+    of its colour."""
     (line,) = ax.plot(x, values.mean(axis=0), label=label, **line_options)
-    ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.fill_between(
+        x, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2
+    )
 
 
 def lstm_gate_heatmaps(image, gates, label=None):
-    """Show one digit beside its LSTM's input, forget and output gates and cell state per step.
+    """Show one digit beside its LSTM's input, forget and output gates and cell state
+    per step.
 
     `gates` is one digit's slice of `rnnbook.reference.lstm_gates`: (time
     steps, units) arrays. Units are sorted by their mean forget gate, so
     that units which keep their memory sit at the top (chapter 6, "Inside
     the trained LSTM").
     """
-    panels = (("input", "input gate i", "viridis", 0, 1), ("forget", "forget gate f", "viridis", 0, 1),
-              ("output", "output gate o", "viridis", 0, 1), ("cell", "cell state c", "RdBu_r", -3, 3))
+    panels = (
+        ("input", "input gate i", "viridis", 0, 1),
+        ("forget", "forget gate f", "viridis", 0, 1),
+        ("output", "output gate o", "viridis", 0, 1),
+        ("cell", "cell state c", "RdBu_r", -3, 3),
+    )
     order = np.argsort(-gates["forget"].mean(axis=0))
-    fig, axes = plt.subplots(1, 5, figsize=(13.5, 3.2), gridspec_kw={"width_ratios": [0.8, 1, 1, 1, 1]},
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1,
+        5,
+        figsize=(13.5, 3.2),
+        gridspec_kw={"width_ratios": [0.8, 1, 1, 1, 1]},
+        layout="constrained",
+    )
     axes[0].imshow(image, cmap="gray_r", interpolation="nearest")
     axes[0].set_title("the digit" if label is None else f"the digit ({label})")
     axes[0].set_ylabel("row = time step")
     for ax, (key, title, cmap, low, high) in zip(axes[1:], panels):
-        shown = ax.imshow(gates[key][:, order].T, aspect="auto", cmap=cmap, vmin=low, vmax=high,
-                          interpolation="nearest", extent=(0.5, gates[key].shape[0] + 0.5, gates[key].shape[1], 0))
+        shown = ax.imshow(
+            gates[key][:, order].T,
+            aspect="auto",
+            cmap=cmap,
+            vmin=low,
+            vmax=high,
+            interpolation="nearest",
+            extent=(0.5, gates[key].shape[0] + 0.5, gates[key].shape[1], 0),
+        )
         ax.set_title(title)
         ax.set_xlabel("time step (row read)")
         if key in ("output", "cell"):
@@ -337,7 +495,8 @@ def lstm_gate_heatmaps(image, gates, label=None):
 
 
 def accuracy_by_rows(curves):
-    """Accuracy after reading only the first k rows, one line per model (mean over seeds, range as band).
+    """Accuracy after reading only the first k rows, one line per model (mean over
+    seeds, range as band).
 
     `curves` maps a label to an array (seeds, 28) from
     `rnnbook.training.accuracy_by_rows`.
@@ -372,7 +531,13 @@ def gates_per_row(gates, ink):
     ax.set_zorder(bars.get_zorder() + 1)
     ax.patch.set_visible(False)
     for key in ("input", "forget", "output"):
-        ax.plot(rows, gates[key].mean(axis=(0, 2)), marker="o", markersize=3, label=f"{key} gate")
+        ax.plot(
+            rows,
+            gates[key].mean(axis=(0, 2)),
+            marker="o",
+            markersize=3,
+            label=f"{key} gate",
+        )
     ax.set_xlabel("row (time step)")
     ax.set_ylabel("mean gate activation")
     ax.set_ylim(0, 1)
@@ -384,7 +549,8 @@ def gates_per_row(gates, ink):
 
 
 def matmul_speed(sizes, gflops, peak):
-    """Matrix-multiply GFLOP/s against the matrix size k, one line per batch size, and the peak.
+    """Matrix-multiply GFLOP/s against the matrix size k, one line per batch size, and
+    the peak.
 
     `gflops` maps a label (such as "batch 50") to one value per size in `sizes`
     (chapter 7, "Why recurrent networks are slow on a CPU").
@@ -393,8 +559,14 @@ def matmul_speed(sizes, gflops, peak):
     for label, values in gflops.items():
         ax.plot(sizes, values, marker="o", label=label)
     ax.axhline(peak, color="gray", linestyle="--", linewidth=1)
-    ax.annotate(f"peak: 1024 x 1024, {peak:.0f} GFLOP/s", (sizes[0], peak), xytext=(0, -12),
-                textcoords="offset points", fontsize="small", color="gray")
+    ax.annotate(
+        f"peak: 1024 x 1024, {peak:.0f} GFLOP/s",
+        (sizes[0], peak),
+        xytext=(0, -12),
+        textcoords="offset points",
+        fontsize="small",
+        color="gray",
+    )
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [str(size) for size in sizes])
     ax.set_xlabel("k: a chain of (batch, k) x (k, k) multiplies")
@@ -407,7 +579,8 @@ def matmul_speed(sizes, gflops, peak):
 
 
 def candidate_ratios(table, baseline="tf1"):
-    """Each candidate's median throughput over the baseline's, grouped by model, with the range.
+    """Each candidate's median throughput over the baseline's, grouped by model, with
+    the range.
 
     `table` is `rnnbook.bench.summarize`'s: indexed by (model, candidate),
     with ``images_per_second``, ``min``, ``max`` and ``vs_<baseline>``.
@@ -418,7 +591,9 @@ def candidate_ratios(table, baseline="tf1"):
     width = 0.8 / len(candidates)
     for position, candidate in enumerate(candidates):
         rows = table.xs(candidate, level="candidate").reindex(models_)
-        base = table.xs(baseline, level="candidate")["images_per_second"].reindex(models_)
+        base = table.xs(baseline, level="candidate")["images_per_second"].reindex(
+            models_
+        )
         ratio = rows[f"vs_{baseline}"]
         spread = np.stack([ratio - rows["min"] / base, rows["max"] / base - ratio])
         x = np.arange(len(models_)) + (position - (len(candidates) - 1) / 2) * width
@@ -427,13 +602,18 @@ def candidate_ratios(table, baseline="tf1"):
     ax.set_xticks(np.arange(len(models_)), models_)
     ax.set_ylabel(f"images per second / {baseline}'s")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize="small", ncol=len(candidates), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    ax.legend(
+        fontsize="small",
+        ncol=len(candidates),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+    )
     fig.tight_layout()
     return fig
 
 
 def throughput_sweep(panels):
-    """Measured images per second (points) and a fitted cost model (line), one panel per sweep.
+    """Measured images per second (points) and a fitted cost model (line), per sweep.
 
     `panels` is a list of ``(label, x, measured, grid, fitted)`` tuples
     (chapter 7, "How the cost grows"): the x axis's label, the x values

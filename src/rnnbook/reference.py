@@ -43,7 +43,9 @@ def lstm(inputs, kernel, recurrent_kernel, bias):
     state at every step (batch, time steps, units) and the final h and c: the
     last output equals the final h.
     """
-    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
+    inputs, kernel, recurrent_kernel, bias = as_float64(
+        inputs, kernel, recurrent_kernel, bias
+    )
     units = check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks=4)
     h = np.zeros((inputs.shape[0], units))
     c = np.zeros((inputs.shape[0], units))
@@ -63,19 +65,42 @@ def lstm_gates(inputs, kernel, recurrent_kernel, bias):
     arrays: ``input``, ``forget``, ``candidate``, ``output`` and ``cell``;
     ``output * tanh(cell)`` is the hidden state again, which the tests check.
     """
-    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
+    inputs, kernel, recurrent_kernel, bias = as_float64(
+        inputs, kernel, recurrent_kernel, bias
+    )
     outputs, _, _ = lstm(inputs, kernel, recurrent_kernel, bias)
-    previous = np.concatenate([np.zeros_like(outputs[:, :1]), outputs[:, :-1]], axis=1)  # h_{t-1}
-    z_i, z_f, z_c, z_o = np.split(inputs @ kernel + previous @ recurrent_kernel + bias, 4, axis=-1)
-    gates = {"input": sigmoid(z_i), "forget": sigmoid(z_f), "candidate": np.tanh(z_c), "output": sigmoid(z_o)}
+    previous = np.concatenate(
+        [np.zeros_like(outputs[:, :1]), outputs[:, :-1]], axis=1
+    )  # h_{t-1}
+    z_i, z_f, z_c, z_o = np.split(
+        inputs @ kernel + previous @ recurrent_kernel + bias, 4, axis=-1
+    )
+    gates = {
+        "input": sigmoid(z_i),
+        "forget": sigmoid(z_f),
+        "candidate": np.tanh(z_c),
+        "output": sigmoid(z_o),
+    }
     c, cells = np.zeros_like(outputs[:, 0]), []
-    for f, i, candidate in zip(*(np.swapaxes(gates[k], 0, 1) for k in ("forget", "input", "candidate"))):
+    for f, i, candidate in zip(
+        *(np.swapaxes(gates[k], 0, 1) for k in ("forget", "input", "candidate"))
+    ):
         c = f * c + i * candidate
         cells.append(c)
     return {**gates, "cell": np.stack(cells, axis=1)}
 
 
-def peephole_lstm_step(x, h, c, kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole):
+def peephole_lstm_step(
+    x,
+    h,
+    c,
+    kernel,
+    recurrent_kernel,
+    bias,
+    input_peephole,
+    forget_peephole,
+    output_peephole,
+):
     """One step of the LSTM with peephole connections (chapter 4).
 
     As `lstm_step`, but the input and forget gates also see the previous cell
@@ -92,13 +117,26 @@ def peephole_lstm_step(x, h, c, kernel, recurrent_kernel, bias, input_peephole, 
     return h, c
 
 
-def peephole_lstm(inputs, kernel, recurrent_kernel, bias, input_peephole, forget_peephole, output_peephole):
+def peephole_lstm(
+    inputs,
+    kernel,
+    recurrent_kernel,
+    bias,
+    input_peephole,
+    forget_peephole,
+    output_peephole,
+):
     """Run `peephole_lstm_step` over a batch of sequences; returns like `lstm`."""
-    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
+    inputs, kernel, recurrent_kernel, bias = as_float64(
+        inputs, kernel, recurrent_kernel, bias
+    )
     units = check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks=4)
     peepholes = as_float64(input_peephole, forget_peephole, output_peephole)
     if any(np.shape(p) != (units,) for p in peepholes):
-        raise ValueError(f"Each peephole vector must have shape ({units},), got {[np.shape(p) for p in peepholes]}.")
+        raise ValueError(
+            f"Each peephole vector must have shape ({units},), got"
+            f" {[np.shape(p) for p in peepholes]}."
+        )
     h = np.zeros((inputs.shape[0], units))
     c = np.zeros((inputs.shape[0], units))
     outputs = []
@@ -109,7 +147,8 @@ def peephole_lstm(inputs, kernel, recurrent_kernel, bias, input_peephole, forget
 
 
 def gru_step(x, h, kernel, recurrent_kernel, bias, reset_after=True):
-    """One GRU time step in Keras's layout (blocks z, r, h): return the new h (chapter 5).
+    """One GRU time step in Keras's layout (blocks z, r, h): return the new h (chapter
+    5).
 
     `reset_after` chooses where the reset gate r acts. False: on h before the
     recurrent matrix multiply, as in Cho et al. (2014) and TF1's ``GRUCell``;
@@ -117,11 +156,15 @@ def gru_step(x, h, kernel, recurrent_kernel, bias, reset_after=True):
     the multiply; `bias` is (2, 3 * units), an input bias and a recurrent bias.
     """
     units = h.shape[-1]
-    input_bias, recurrent_bias = (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
+    input_bias, recurrent_bias = (
+        (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
+    )
     x_z, x_r, x_h = np.split(x @ kernel + input_bias, 3, axis=-1)
     u_z, u_r = recurrent_kernel[:, :units], recurrent_kernel[:, units : 2 * units]
     u_h, b_h = recurrent_kernel[:, 2 * units :], recurrent_bias[2 * units :]
-    z = sigmoid(x_z + h @ u_z + recurrent_bias[:units])  # update gate: how much of h to keep
+    z = sigmoid(
+        x_z + h @ u_z + recurrent_bias[:units]
+    )  # update gate: how much of h to keep
     r = sigmoid(x_r + h @ u_r + recurrent_bias[units : 2 * units])  # reset gate
     if reset_after:
         candidate = np.tanh(x_h + r * (h @ u_h + b_h))
@@ -136,12 +179,15 @@ def gru(inputs, kernel, recurrent_kernel, bias, reset_after=True):
     Returns the hidden state at every step (batch, time steps, units) and the
     final h.
     """
-    inputs, kernel, recurrent_kernel, bias = as_float64(inputs, kernel, recurrent_kernel, bias)
+    inputs, kernel, recurrent_kernel, bias = as_float64(
+        inputs, kernel, recurrent_kernel, bias
+    )
     units = recurrent_kernel.shape[0]
     expected_bias = (2, 3 * units) if reset_after else (3 * units,)
     if np.shape(bias) != expected_bias:
         raise ValueError(
-            f"bias has shape {np.shape(bias)}, expected {expected_bias} for reset_after={reset_after}."
+            f"bias has shape {np.shape(bias)}, expected {expected_bias} for"
+            f" reset_after={reset_after}."
         )
     input_bias = bias[0] if reset_after else bias
     check_weights(inputs, kernel, recurrent_kernel, input_bias, num_blocks=3)
@@ -151,6 +197,7 @@ def gru(inputs, kernel, recurrent_kernel, bias, reset_after=True):
         h = gru_step(x, h, kernel, recurrent_kernel, bias, reset_after)
         outputs.append(h)
     return np.stack(outputs, axis=1), h
+
 
 def as_float64(*arrays):
     """The arrays (NumPy arrays, tensors, nested lists) as float64 NumPy arrays.
@@ -170,9 +217,14 @@ def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
     """
     inputs_shape = np.shape(inputs)
     if len(inputs_shape) != 3:
-        raise ValueError(f"inputs must be (batch, time steps, features), got shape {inputs_shape}.")
+        raise ValueError(
+            f"inputs must be (batch, time steps, features), got shape {inputs_shape}."
+        )
     if np.ndim(recurrent_kernel) != 2:
-        raise ValueError(f"recurrent_kernel must be (units, {num_blocks} * units), got shape {np.shape(recurrent_kernel)}.")
+        raise ValueError(
+            f"recurrent_kernel must be (units, {num_blocks} * units), got shape"
+            f" {np.shape(recurrent_kernel)}."
+        )
     units = np.shape(recurrent_kernel)[0]
     expected = {
         "kernel": (inputs_shape[-1], num_blocks * units),
@@ -190,7 +242,7 @@ def check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks):
 
 
 def check_close(what, actual, expected, tolerance):
-    """Print the largest |actual - expected| of two arrays; raise if it is over `tolerance`.
+    """Print the largest |actual - expected|; raise if it is over `tolerance`.
 
     The chapters' equivalence checks go through here (or `check_small`), so
     that a chapter whose check fails stops with an error (CI executes every
@@ -202,7 +254,10 @@ def check_close(what, actual, expected, tolerance):
     """
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if actual.shape != expected.shape:
-        raise ValueError(f"{what}: shapes {actual.shape} and {expected.shape} differ; compare like with like.")
+        raise ValueError(
+            f"{what}: shapes {actual.shape} and {expected.shape} differ; compare like"
+            " with like."
+        )
     check_small(what, np.abs(actual - expected), tolerance)
 
 
@@ -221,7 +276,10 @@ def check_small(what, differences, tolerance):
         raise ValueError(f"{what}: no differences to check.")
     difference = float(np.max(differences))
     if not difference <= tolerance:  # NaN fails too
-        raise AssertionError(f"{what}: largest |difference| {difference:.2e} is over the tolerance {tolerance:.0e}.")
+        raise AssertionError(
+            f"{what}: largest |difference| {difference:.2e} is over the tolerance"
+            f" {tolerance:.0e}."
+        )
     print(f"{what}: largest |difference| {difference:.1e} (tolerance {tolerance:.0e})")
 
 
@@ -234,5 +292,8 @@ def check_far(what, actual, expected, at_least):
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     difference = float(np.max(np.abs(actual - expected)))
     if not difference >= at_least:
-        raise AssertionError(f"{what}: largest |difference| {difference:.2e} is under {at_least:.0e}: they should differ.")
+        raise AssertionError(
+            f"{what}: largest |difference| {difference:.2e} is under {at_least:.0e}:"
+            " they should differ."
+        )
     print(f"{what}: largest |difference| {difference:.2f} (at least {at_least:.0e})")

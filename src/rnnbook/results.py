@@ -20,7 +20,10 @@ HEADLINE_FILE = "headline.md"
 def budgets(profile=None):
     """The book's two budgets: ``{(num_layers, num_units): Recipe}``, seed 0."""
     profile = config.get_profile(profile)
-    single, stacked = profile.chapter("02_single_lstm"), profile.chapter("03_stacked_lstms")
+    single, stacked = (
+        profile.chapter("02_single_lstm"),
+        profile.chapter("03_stacked_lstms"),
+    )
     return {
         (1, single.num_units): training.Recipe.of(single),
         (stacked.num_layers, stacked.num_units): training.Recipe.of(stacked),
@@ -28,7 +31,7 @@ def budgets(profile=None):
 
 
 def headline(profile=None):
-    """One row per model of the book's sizes trained with the book's budget, seeds pooled.
+    """One row per model of the book's sizes and budget, its seeds pooled.
 
     Columns: ``size``, ``model``, ``parameters``, ``seeds``, ``accuracy`` and
     ``sd`` (mean and standard deviation over seeds, in percent; ``sd`` is NaN
@@ -44,20 +47,33 @@ def headline(profile=None):
             continue
         size = (model.get("num_layers", 1), model["num_units"])
         budget = wanted.get(size)
-        if budget is None or {**recipe, "seed": budget.seed} != dataclasses.asdict(budget):
+        if budget is None or {**recipe, "seed": budget.seed} != dataclasses.asdict(
+            budget
+        ):
             continue
         spec = models.Spec.of(**model)
         run = record.as_run()
-        rows.append({
-            "size": f"{size[0]} x {size[1]}",
-            "order": size,
-            "model": spec.describe().replace(f" {size[0]}x{size[1]}", ""),
-            "parameters": run.parameters,
-            "test_accuracy": 100 * run.test_accuracy,
-            "seconds_per_epoch": run.seconds_per_epoch,
-            "chapter": record.chapter,
-        })
-    columns = ["size", "model", "parameters", "seeds", "accuracy", "sd", "seconds_per_epoch", "chapter"]
+        rows.append(
+            {
+                "size": f"{size[0]} x {size[1]}",
+                "order": size,
+                "model": spec.describe().replace(f" {size[0]}x{size[1]}", ""),
+                "parameters": run.parameters,
+                "test_accuracy": 100 * run.test_accuracy,
+                "seconds_per_epoch": run.seconds_per_epoch,
+                "chapter": record.chapter,
+            }
+        )
+    columns = [
+        "size",
+        "model",
+        "parameters",
+        "seeds",
+        "accuracy",
+        "sd",
+        "seconds_per_epoch",
+        "chapter",
+    ]
     if not rows:
         return pd.DataFrame(columns=columns)
     table = pd.DataFrame(rows).sort_values(["order", "chapter"], kind="stable")
@@ -74,24 +90,36 @@ def headline(profile=None):
 
 
 def headline_markdown(table):
-    """`table` from `headline` as a Markdown table with a note on the seconds per epoch."""
+    """`headline` as a Markdown table, with a note on the seconds per epoch."""
     lines = [
-        "| Size | Model | Parameters | Test accuracy (%) | Seeds | s / epoch¹ | Chapter |",
+        (
+            "| Size | Model | Parameters | Test accuracy (%) | Seeds | s / epoch¹ |"
+            " Chapter |"
+        ),
         "|---|---|--:|--:|--:|--:|--:|",
     ]
     for row in table.itertuples():
-        accuracy = f"{row.accuracy:.2f}" if np.isnan(row.sd) else f"{row.accuracy:.2f} ± {row.sd:.2f}"
+        accuracy = (
+            f"{row.accuracy:.2f}"
+            if np.isnan(row.sd)
+            else f"{row.accuracy:.2f} ± {row.sd:.2f}"
+        )
         chapter = runs.chapter_title(row.chapter).removeprefix("chapter ")
         lines.append(
-            f"| {row.size} | {row.model} | {row.parameters:,} | {accuracy} | {row.seeds} "
-            f"| {row.seconds_per_epoch:.1f} | {chapter} |"
+            f"| {row.size} | {row.model} | {row.parameters:,} | {accuracy} |"
+            f" {row.seeds} | {row.seconds_per_epoch:.1f} | {chapter} |"
         )
-    lines += ["", runs.TIME_NOTE.replace("that run", "the runs").replace("the median epoch", "the median run's median epoch")]
+    lines += [
+        "",
+        runs.TIME_NOTE.replace("that run", "the runs").replace(
+            "the median epoch", "the median run's median epoch"
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 
 def write_headline(profile=None):
-    """Write `headline_markdown` to ``results/<profile>/headline.md`` and return its path."""
+    """Write `headline_markdown` to ``results/<profile>/headline.md``; return it."""
     path = runs.results_dir(profile) / HEADLINE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(headline_markdown(headline(profile)))

@@ -1,4 +1,5 @@
-"""The run registry: every training run of the book is trained once, recorded, and shown from its record.
+"""The run registry: every training run of the book is trained once, recorded, and shown
+from its record.
 
 A run is named by a key, the first 16 hex digits of the SHA-256 of its
 *identity*: everything that determines its result. For a Keras run that is
@@ -81,8 +82,10 @@ def short_version(version):
 
 
 def data_identity(profile):
-    """What the data of a run is: the MNIST files' SHA-256 and the profile's split sizes."""
-    files = hashlib.sha256("".join(spec.sha256 for spec in data.IDX_FILES.values()).encode())
+    """A run's data: the MNIST files' SHA-256 and the profile's split sizes."""
+    files = hashlib.sha256(
+        "".join(spec.sha256 for spec in data.IDX_FILES.values()).encode()
+    )
     return {"mnist_sha256": files.hexdigest(), **vars(profile.data)}
 
 
@@ -117,12 +120,14 @@ def identity(model, recipe, profile, path=None, libraries=None):
         "path": path or {},
         "profile": profile.name,
         "data": data_identity(profile),
-        "versions": {name: short_version(version) for name, version in sorted(libraries.items())},
+        "versions": {
+            name: short_version(version) for name, version in sorted(libraries.items())
+        },
     }
 
 
 def key_of(identity):
-    """The run's key: the first `KEY_DIGITS` hex digits of the SHA-256 of its identity."""
+    """The run's key: the first `KEY_DIGITS` hex digits of its identity's SHA-256."""
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_DIGITS]
 
@@ -144,13 +149,19 @@ def cpu_features():
         return []
     match = re.search(r"^flags\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
     flags = set(match.group(1).split()) if match else set()
-    return [flag for flag in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
+    return [
+        flag
+        for flag in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
+        if flag in flags
+    ]
 
 
 def environment():
     """The machine and libraries a run ran on, and when it was recorded (UTC)."""
     return {
-        "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "recorded": (
+            datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        ),
         "cpu": cpu_model(),
         "cpu_features": cpu_features(),
         "cores": os.cpu_count(),
@@ -212,14 +223,14 @@ def read_record(path):
         record = Record(**fields)
     except (OSError, ValueError, TypeError) as exc:
         raise RegistryError(
-            f"{path} is not a readable run record ({exc}). Delete it and re-run the chapter "
-            f"that trains it, or restore it with git."
+            f"{path} is not a readable run record ({exc}). Delete it and re-run the"
+            " chapter that trains it, or restore it with git."
         ) from exc
     if record.key != key_of(record.identity):
         raise RegistryError(
-            f"{path} says its key is {record.key}, but its identity hashes to "
-            f"{key_of(record.identity)}: the record was edited. Restore it with git, or retrain it "
-            f"({RETRAIN_VARIABLE}=1)."
+            f"{path} says its key is {record.key}, but its identity hashes to"
+            f" {key_of(record.identity)}: the record was edited. Restore it with git,"
+            f" or retrain it ({RETRAIN_VARIABLE}=1)."
         )
     return record
 
@@ -228,7 +239,9 @@ def records(profile=None):
     """Every record of `profile`, oldest first."""
     folder = results_dir(profile) / RUNS_FOLDER
     found = [read_record(path) for path in sorted(folder.glob("*.json"))]
-    return sorted(found, key=lambda record: (record.environment["recorded"], record.key))
+    return sorted(
+        found, key=lambda record: (record.environment["recorded"], record.key)
+    )
 
 
 def retrain_before(profile):
@@ -250,8 +263,9 @@ def retrain_before(profile):
         moment = datetime.datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(
-            f"{RETRAIN_VARIABLE}={value!r}: use 1 to retrain every run, 0 or nothing to load recorded "
-            f"runs, or an ISO date-time (2026-12-02T05:40:00+00:00) to retrain runs recorded before it."
+            f"{RETRAIN_VARIABLE}={value!r}: use 1 to retrain every run, 0 or nothing to"
+            " load recorded runs, or an ISO date-time (2026-12-02T05:40:00+00:00) to"
+            " retrain runs recorded before it."
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
@@ -269,7 +283,9 @@ class Registry:
 
     def __init__(self, chapter, profile=None):
         self.profile = config.get_profile(profile)
-        self.profile.chapter(chapter)  # an unknown chapter is an error here, not at the first run
+        self.profile.chapter(
+            chapter
+        )  # an unknown chapter is an error here, not at the first run
         self.chapter = chapter
         self.folder = results_dir(self.profile) / RUNS_FOLDER
 
@@ -294,9 +310,10 @@ class Registry:
         """
         if recipe.devices != tf.distribute.get_strategy().num_replicas_in_sync:
             raise ValueError(
-                f"The recipe trains on {recipe.devices} replica(s), but the active strategy has "
-                f"{tf.distribute.get_strategy().num_replicas_in_sync}: ask for the run inside "
-                f"`with strategy.scope():` of a strategy with {recipe.devices}."
+                f"The recipe trains on {recipe.devices} replica(s), but the active"
+                f" strategy has {tf.distribute.get_strategy().num_replicas_in_sync}:"
+                " ask for the run inside `with strategy.scope():` of a strategy with"
+                f" {recipe.devices}."
             )
         return self.obtain(
             identity(model, recipe, self.profile),
@@ -321,14 +338,18 @@ class Registry:
         return run
 
     def program(self, function, description, **arguments):
-        """The run of a TF1 program, ``function(**arguments)``, which returns a `rnnbook.training.Run`.
+        """The run of a TF1 program, ``function(**arguments)``, which returns a
+        `rnnbook.training.Run`.
 
         Its identity is the program's source code (SHA-256), its
         `arguments`, the profile and data, and the TensorFlow and tf-keras
         versions; its record keeps no weights.
         """
         source = hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
-        libraries = {"tensorflow": tf.__version__, "tf_keras": importlib.metadata.version("tf-keras")}
+        libraries = {
+            "tensorflow": tf.__version__,
+            "tf_keras": importlib.metadata.version("tf-keras"),
+        }
         identity_ = identity(
             {"program": function.__name__, "source_sha256": source},
             arguments,
@@ -336,14 +357,23 @@ class Registry:
             path={"graph": "tf.compat.v1.Session"},
             libraries=libraries,
         )
-        name = re.sub(r"[^\w.-]", "", (function.__name__ + "".join(f"-{v}" for v in arguments.values())).replace(" ", "_"))
+        name = re.sub(
+            r"[^\w.-]",
+            "",
+            (function.__name__ + "".join(f"-{v}" for v in arguments.values())).replace(
+                " ", "_"
+            ),
+        )
         settings = ", ".join(f"{key}={value}" for key, value in arguments.items())
         return self.obtain(
-            identity_, name=name, description=f"{description}; TF1 program, {settings}", train=lambda: function(**arguments)
+            identity_,
+            name=name,
+            description=f"{description}; TF1 program, {settings}",
+            train=lambda: function(**arguments),
         )
 
     def obtain(self, identity_, *, name, description, train, build=None):
-        """The run with this identity: loaded if recorded, else ``train()`` and recorded.
+        """The run with this identity: loaded if recorded, else trained and recorded.
 
         `train` returns a `rnnbook.training.Run`; `build` makes an untrained
         model to load recorded weights into (None for runs without a Keras
@@ -351,7 +381,9 @@ class Registry:
         """
         record = self.find(identity_)
         before = retrain_before(self.profile)
-        if record is not None and (before is None or record.environment["recorded"] >= before):
+        if record is not None and (
+            before is None or record.environment["recorded"] >= before
+        ):
             run = self._load(record, build)
             show(run, "loaded")
             return run
@@ -366,8 +398,9 @@ class Registry:
         path = self.folder / record.weights
         if not path.is_file():
             raise RegistryError(
-                f"The run {record.key} ({record.description}) has a record but no weights file "
-                f"{path}: restore it with git, or retrain the run ({RETRAIN_VARIABLE}=1)."
+                f"The run {record.key} ({record.description}) has a record but no"
+                f" weights file {path}: restore it with git, or retrain the run"
+                f" ({RETRAIN_VARIABLE}=1)."
             )
         model = build()
         model.load_weights(path)
@@ -380,8 +413,9 @@ class Registry:
         for old in self.folder.glob(f"*-{key}*"):  # the same run under an older name
             old.unlink()
         if run.model is not None:
-            # A fresh model with the trained weights: saving the trained one would also save
-            # its optimizer's state (Keras 3), three times the size, which loading never uses.
+            # A fresh model with the trained weights: saving the trained one would also
+            # save its optimizer's state (Keras 3), three times the size, which loading
+            # never uses.
             bare = build()
             bare.set_weights(run.model.get_weights())
             bare.save_weights(weights_path)
@@ -399,7 +433,9 @@ class Registry:
                 "test_loss": float(run.test_loss),
                 "test_accuracy": float(run.test_accuracy),
             },
-            history={column: _plain(run.history[column]) for column in run.history.columns},
+            history={
+                column: _plain(run.history[column]) for column in run.history.columns
+            },
             environment=environment(),
             weights=weights_path.name if run.model is not None else None,
         )
@@ -417,9 +453,14 @@ def _slug(model, recipe):
     """A readable file name for a run, e.g. ``lstm_1x100-cosine_3e-3_6x50_seed0``."""
     arguments = dict(model.arguments)
     size = f"{arguments.get('num_layers', 1)}x{arguments['num_units']}"
-    kind = arguments.get("kind", "lstm") if model.builder == "stack" else "tf1-classifier_lstm"
+    kind = (
+        arguments.get("kind", "lstm")
+        if model.builder == "stack"
+        else "tf1-classifier_lstm"
+    )
     rate = f"{recipe.learning_rate:.0e}".replace("e-0", "e-")
-    return f"{kind}_{size}-{recipe.schedule}_{rate}_{recipe.epochs}x{recipe.batch_size}_seed{recipe.seed}"
+    budget = f"{recipe.epochs}x{recipe.batch_size}"
+    return f"{kind}_{size}-{recipe.schedule}_{rate}_{budget}_seed{recipe.seed}"
 
 
 # --- What the chapters show of a run, with its provenance in the output's metadata.
@@ -449,15 +490,22 @@ def describe(record, action):
     }[action]
     model, _, recipe = record.description.partition("; ")
     environment = record.environment
-    return "\n".join([
-        model,
-        f"  {recipe}",
-        f"  run {record.key}: {origin}",
-        f"  recorded {environment['recorded'][:10]} on {environment['cpu']}, {environment['cores']} cores",
-        f"  test accuracy {FIGURES['test_accuracy'](run):.2f} %",
-        f"  {FIGURES['training_minutes'](run):.1f} min of training, {run.seconds_per_epoch:.1f} s per epoch "
-        "(wall time)",
-    ])
+    return "\n".join(
+        [
+            model,
+            f"  {recipe}",
+            f"  run {record.key}: {origin}",
+            (
+                f"  recorded {environment['recorded'][:10]} on {environment['cpu']},"
+                f" {environment['cores']} cores"
+            ),
+            f"  test accuracy {FIGURES['test_accuracy'](run):.2f} %",
+            (
+                f"  {FIGURES['training_minutes'](run):.1f} min of training,"
+                f" {run.seconds_per_epoch:.1f} s per epoch (wall time)"
+            ),
+        ]
+    )
 
 
 def _display(data, provenance):
@@ -473,11 +521,15 @@ def _display(data, provenance):
 
 def show(run, action):
     """Display the line `describe` gives for `run`, with its key in the metadata."""
-    _display({"text/plain": describe(run.record, action)}, {"run": run.record.key, "action": action})
+    _display(
+        {"text/plain": describe(run.record, action)},
+        {"run": run.record.key, "action": action},
+    )
 
 
 def glue(name, run, figure):
-    """Glue one of a run's `FIGURES` for the prose, as ``myst_nb.glue(name, value, display=False)`` does.
+    """Glue one of a run's `FIGURES` for the prose, as ``myst_nb.glue(name, value,
+    display=False)`` does.
 
     The output also keeps the run's key and the figure's name, so that the
     saved value can be checked against the record.
@@ -495,7 +547,10 @@ def glue(name, run, figure):
     display(
         {prefix + "text/plain": repr(value)},
         raw=True,
-        metadata={"scrapbook": {"name": name, "mime_prefix": prefix}, METADATA_KEY: {"run": run.record.key, "figure": figure}},
+        metadata={
+            "scrapbook": {"name": name, "mime_prefix": prefix},
+            METADATA_KEY: {"run": run.record.key, "figure": figure},
+        },
     )
 
 
@@ -503,37 +558,68 @@ def glue(name, run, figure):
 COLUMNS = {
     "model": ("Model", lambda run: run.record.description.split("; ")[0]),
     "recipe": ("Recipe", lambda run: run.record.description.split("; ")[1]),
-    "chapter": ("Trained in", lambda run: chapter_title(run.record.chapter).capitalize()),
+    "chapter": (
+        "Trained in",
+        lambda run: chapter_title(run.record.chapter).capitalize(),
+    ),
     "parameters": ("Parameters", lambda run: f"{run.parameters:,}"),
     "epochs": ("Epochs", lambda run: f"{run.epochs}"),
     "batch_size": ("Batch", lambda run: f"{run.batch_size}"),
-    "test_accuracy": ("Test accuracy (%)", lambda run: f"{100 * run.test_accuracy:.2f}"),
-    "standard_error": ("± test-set s.e. (points)", lambda run: f"{100 * standard_error(run):.2f}"),
+    "test_accuracy": (
+        "Test accuracy (%)",
+        lambda run: f"{100 * run.test_accuracy:.2f}",
+    ),
+    "standard_error": (
+        "± test-set s.e. (points)",
+        lambda run: f"{100 * standard_error(run):.2f}",
+    ),
     "seconds_per_epoch": ("s / epoch¹", lambda run: f"{run.seconds_per_epoch:.1f}"),
     "images_per_second": ("Images / s¹", lambda run: f"{run.images_per_second:,.0f}"),
 }
 TIME_NOTE = (
-    "¹ Training wall time of that run on its machine (the median epoch after the first); "
-    "a run on another machine or day differs. Chapter 7 compares speeds."
+    "¹ Training wall time of that run on its machine (the median epoch after the"
+    " first); a run on another machine or day differs. Chapter 7 compares speeds."
 )
 
 
 def standard_error(run):
-    """The standard error of a test accuracy from the choice of test images alone: sqrt(p(1 - p)/n)."""
-    return math.sqrt(run.test_accuracy * (1 - run.test_accuracy) / run.record.figures["num_test"])
+    """The standard error of a test accuracy from the choice of test images alone:
+    sqrt(p(1 - p)/n)."""
+    return math.sqrt(
+        run.test_accuracy * (1 - run.test_accuracy) / run.record.figures["num_test"]
+    )
 
 
 def table_markdown(rows, columns, label="Run"):
-    """A Markdown table: one row per ``(label, run)`` in `rows`, then `columns` (keys of `COLUMNS`)."""
+    """A Markdown table: one row per ``(label, run)`` in `rows`, then `columns` (keys
+    of `COLUMNS`)."""
     unknown = [column for column in columns if column not in COLUMNS]
     if unknown:
-        raise ValueError(f"Unknown column(s) {unknown}; choose from {', '.join(COLUMNS)}.")
-    numeric = {"parameters", "epochs", "batch_size", "test_accuracy", "standard_error", "seconds_per_epoch", "images_per_second"}
+        raise ValueError(
+            f"Unknown column(s) {unknown}; choose from {', '.join(COLUMNS)}."
+        )
+    numeric = {
+        "parameters",
+        "epochs",
+        "batch_size",
+        "test_accuracy",
+        "standard_error",
+        "seconds_per_epoch",
+        "images_per_second",
+    }
     headers = ([label] if label else []) + [COLUMNS[column][0] for column in columns]
     lines = ["| " + " | ".join(headers) + " |"]
-    lines.append("|" + "|".join(["---"] * bool(label) + ["--:" if c in numeric else "---" for c in columns]) + "|")
+    lines.append(
+        "|"
+        + "|".join(
+            ["---"] * bool(label) + ["--:" if c in numeric else "---" for c in columns]
+        )
+        + "|"
+    )
     for name, run in rows:
-        cells = ([str(name)] if label else []) + [COLUMNS[column][1](run) for column in columns]
+        cells = ([str(name)] if label else []) + [
+            COLUMNS[column][1](run) for column in columns
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     if any(COLUMNS[column][0].endswith("¹") for column in columns):
         lines += ["", TIME_NOTE]
@@ -541,8 +627,15 @@ def table_markdown(rows, columns, label="Run"):
 
 
 def table(rows, columns, label="Run"):
-    """Display `table_markdown` of `rows` (``(label, run)`` pairs), with the runs' keys in its metadata."""
+    """Display `table_markdown` of `rows` (``(label, run)`` pairs), with the runs'
+    keys in its metadata."""
     rows = list(rows)
     text = table_markdown(rows, columns, label)
-    provenance = {"table": {"rows": [[str(name), run.record.key] for name, run in rows], "columns": list(columns), "label": label}}
+    provenance = {
+        "table": {
+            "rows": [[str(name), run.record.key] for name, run in rows],
+            "columns": list(columns),
+            "label": label,
+        }
+    }
     _display({"text/markdown": text, "text/plain": text}, provenance)

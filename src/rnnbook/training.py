@@ -105,7 +105,8 @@ class Run:
 
     @property
     def seconds_per_epoch(self):
-        """Training seconds of the median epoch after the first (of the only one, if one).
+        """Training seconds of the median epoch after the first (of the only one, if
+        one).
 
         The first epoch also traces and compiles the training step, so it is
         left out whenever there is another.
@@ -134,7 +135,7 @@ class Run:
 
 
 def speed_options(batch_size, distributed=None):
-    """The ``compile`` options of the book's training path, chosen by chapter 7's benchmark.
+    """The ``compile`` options of the book's training path (chapter 7's benchmark).
 
     They change how fast a step runs, not what it computes: Keras runs
     `STEPS_PER_EXECUTION` steps per call, and with batches of at most
@@ -151,12 +152,17 @@ def speed_options(batch_size, distributed=None):
     TensorFlow (``tf.distribute.has_strategy()``).
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive number of images, got {batch_size}.")
+        raise ValueError(
+            f"batch_size must be a positive number of images, got {batch_size}."
+        )
     if distributed is None:
         distributed = tf.distribute.has_strategy()
     if distributed:
         return {"steps_per_execution": 1, "jit_compile": False}
-    return {"steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE}
+    return {
+        "steps_per_execution": STEPS_PER_EXECUTION,
+        "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE,
+    }
 
 
 def batches(images, labels, batch_size, shuffle=False):
@@ -170,14 +176,23 @@ def batches(images, labels, batch_size, shuffle=False):
     the seed of ``keras.utils.set_random_seed``.
     """
     if len(images) != len(labels):
-        raise ValueError(f"Got {len(images)} images but {len(labels)} labels; they must pair up one to one.")
+        raise ValueError(
+            f"Got {len(images)} images but {len(labels)} labels; they must pair up one"
+            " to one."
+        )
     if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive number of images, got {batch_size}.")
+        raise ValueError(
+            f"batch_size must be a positive number of images, got {batch_size}."
+        )
     images, labels = tf.constant(images), tf.constant(labels)
     indices = tf.data.Dataset.range(len(images))
     if shuffle:
         indices = indices.shuffle(len(images), reshuffle_each_iteration=True)
-    dataset = indices.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i))).prefetch(1)
+    dataset = (
+        indices.batch(batch_size)
+        .map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+        .prefetch(1)
+    )
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
@@ -203,7 +218,9 @@ def softmax_twice_loss(labels, probabilities):
 
 # The losses a `Recipe` can name: cross-entropy on logits, and the TF1 program's bug.
 LOSSES = {
-    "cross_entropy": lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    "cross_entropy": lambda: keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True
+    ),
     "softmax_twice": lambda: softmax_twice_loss,
 }
 SCHEDULES = ("cosine", "constant")
@@ -231,18 +248,32 @@ class Recipe:
     def __post_init__(self):
         for name in ("epochs", "batch_size", "devices"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Recipe {name} must be a positive integer, got {value!r}.")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < 1
+            ):
+                raise ValueError(
+                    f"Recipe {name} must be a positive integer, got {value!r}."
+                )
         if not self.learning_rate > 0:
-            raise ValueError(f"Recipe learning_rate must be positive, got {self.learning_rate!r}.")
+            raise ValueError(
+                f"Recipe learning_rate must be positive, got {self.learning_rate!r}."
+            )
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}.")
+            raise ValueError(
+                f"Unknown schedule {self.schedule!r}; choose one of"
+                f" {', '.join(SCHEDULES)}."
+            )
         if self.loss not in LOSSES:
-            raise ValueError(f"Unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
+            raise ValueError(
+                f"Unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}."
+            )
 
     @classmethod
     def of(cls, settings, **changes):
-        """The recipe of a chapter's settings (epochs, batch_size, peak_learning_rate, seed)."""
+        """The recipe of a chapter's settings (epochs, batch_size,
+        peak_learning_rate, seed)."""
         recipe = {
             "epochs": settings.epochs,
             "batch_size": settings.batch_size,
@@ -252,12 +283,16 @@ class Recipe:
         return cls(**{**recipe, **changes})
 
     def describe(self):
-        """The recipe in words, e.g. ``"Adam 3e-3, cosine decay, 6 epochs of batch 50, seed 0"``."""
+        """The recipe in words, e.g. ``"Adam 3e-3, cosine decay, 6 epochs of batch
+        50, seed 0"``."""
         rate = f"{self.learning_rate:.0e}".replace("e-0", "e-")
         schedule = ", cosine decay" if self.schedule == "cosine" else ", constant"
         loss = ", softmax twice" if self.loss == "softmax_twice" else ""
         devices = f", {self.devices} replicas" if self.devices > 1 else ""
-        return f"Adam {rate}{schedule}{loss}, {self.epochs} epochs of batch {self.batch_size}, seed {self.seed}{devices}"
+        return (
+            f"Adam {rate}{schedule}{loss}, {self.epochs} epochs of batch"
+            f" {self.batch_size}, seed {self.seed}{devices}"
+        )
 
 
 def train(build, splits, recipe):
@@ -274,7 +309,7 @@ def train(build, splits, recipe):
 
 
 def compile_model(model, recipe, num_train=None, **options):
-    """Compile `model` as `recipe` says: its loss, Adam at its rate and schedule, accuracy.
+    """Compile `model` as `recipe` says: loss, Adam at its rate and schedule, accuracy.
 
     The one place where the book compiles a model (the chapters through
     `train`, the benchmark, chapter 8's strategies). The cosine schedule
@@ -286,9 +321,13 @@ def compile_model(model, recipe, num_train=None, **options):
     learning_rate = recipe.learning_rate
     if recipe.schedule == "cosine":
         if num_train is None:
-            raise ValueError("A cosine schedule decays over every training step: pass num_train.")
+            raise ValueError(
+                "A cosine schedule decays over every training step: pass num_train."
+            )
         decay_steps = recipe.epochs * steps_per_epoch(num_train, recipe.batch_size)
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps
+        )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=LOSSES[recipe.loss](),
@@ -307,13 +346,17 @@ def fit(model, splits, *, epochs, batch_size):
     Validation and test run in batches of `EVALUATION_BATCH_SIZE`.
     """
     if not model.compiled:
-        raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(...) before fit.")
+        raise ValueError(
+            f"Model {model.name!r} is not compiled: call model.compile(...) before fit."
+        )
     timer = EpochTimer()
     history = model.fit(
         batches(splits.x_train, splits.y_train, batch_size, shuffle=True),
         epochs=epochs,
         shuffle=False,  # `batches` shuffles; Keras cannot shuffle a tf.data pipeline
-        validation_data=batches(splits.x_validation, splits.y_validation, EVALUATION_BATCH_SIZE),
+        validation_data=batches(
+            splits.x_validation, splits.y_validation, EVALUATION_BATCH_SIZE
+        ),
         callbacks=[timer],
         verbose=2,
     )
@@ -321,7 +364,9 @@ def fit(model, splits, *, epochs, batch_size):
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     frame["seconds"] = timer.seconds
     frame["validation_seconds"] = timer.validation_seconds
-    test_loss, test_accuracy = model.evaluate(batches(splits.x_test, splits.y_test, EVALUATION_BATCH_SIZE), verbose=0)[:2]
+    test_loss, test_accuracy = model.evaluate(
+        batches(splits.x_test, splits.y_test, EVALUATION_BATCH_SIZE), verbose=0
+    )[:2]
     return Run(
         model=model,
         history=frame,
@@ -334,7 +379,7 @@ def fit(model, splits, *, epochs, batch_size):
 
 
 def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
-    """Accuracy when `model` must answer after reading only the first k rows, for every k.
+    """Accuracy when `model` answers after reading only the first k rows, for every k.
 
     No retraining: the top recurrent layer's hidden state after k steps goes
     through the model's trained output layer, as if the digit ended there
@@ -343,11 +388,18 @@ def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
     """
     classifier = model.layers[-1]
     if not isinstance(classifier, keras.layers.Dense):
-        raise ValueError(f"Model {model.name!r} must end in a Dense output layer, not {type(classifier).__name__}.")
+        raise ValueError(
+            f"Model {model.name!r} must end in a Dense output layer, not"
+            f" {type(classifier).__name__}."
+        )
     probe = models.hidden_states(model)
     correct = []
     for start in range(0, len(images), batch_size):
-        states = probe(images[start : start + batch_size])[-1]  # the top layer: (batch, time steps, units)
+        states = probe(images[start : start + batch_size])[
+            -1
+        ]  # the top layer: (batch, time steps, units)
         predictions = np.argmax(np.asarray(classifier(states)), axis=-1)
-        correct.append(predictions == np.asarray(labels[start : start + batch_size])[:, None])
+        correct.append(
+            predictions == np.asarray(labels[start : start + batch_size])[:, None]
+        )
     return np.concatenate(correct).mean(axis=0)
