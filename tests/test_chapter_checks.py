@@ -19,7 +19,7 @@ CHAPTERS = pathlib.Path(__file__).parent.parent / "chapters"
 SABOTAGES = {
     "numpy_lstm_off": (
         "02_single_lstm",
-        'reference.check_close("all hidden states',
+        '"all hidden states, Keras vs NumPy"',
         (
             "_lstm = reference.lstm\nreference.lstm = lambda *args: tuple(array + 1e-3"
             " for array in _lstm(*args))"
@@ -27,7 +27,7 @@ SABOTAGES = {
     ),
     "numpy_gru_off": (
         "05_gru",
-        'reference.check_close(f"reset_after={reset_after}: Keras vs NumPy"',
+        'f"reset_after={reset_after}: Keras vs NumPy"',
         (
             "_gru = reference.gru\nreference.gru = lambda *args, **options: tuple(array"
             " + 1e-3 for array in _gru(*args, **options))"

@@ -34,6 +34,30 @@ import tensorflow as tf
 
 from rnnbook import cells, config, data, fused, legacy, models, runs, training
 
+__all__ = [
+    "Spec",
+    "MODELS",
+    "CANDIDATES",
+    "RESULTS_FILE",
+    "models_named",
+    "keras_model",
+    "custom_model",
+    "applies",
+    "book_path",
+    "book_speed_ratio",
+    "trainer",
+    "matmul_gflops",
+    "matmul_peak",
+    "measure",
+    "summarize",
+    "run",
+    "write",
+    "read",
+    "results_path",
+    "BenchmarkError",
+    "WorkerError",
+]
+
 RESULTS_FILE = "bench.json"
 
 
@@ -146,8 +170,7 @@ def keras_model(spec, unroll):
 
 
 def custom_model(spec, candidate):
-    """`spec` built from the `rnnbook.fused` layers of `candidate`: the same function
-    as `keras_model`."""
+    """`spec` built from the fused layers of `candidate`: `keras_model`'s function."""
     if (candidate, spec.kind) not in CUSTOM_LAYERS:
         raise ValueError(
             f"No {candidate!r} layer for {spec.kind!r}; there are:"
@@ -168,8 +191,7 @@ def custom_model(spec, candidate):
 
 
 def applies(spec, candidate):
-    """Whether `candidate` is timed on `spec`: only what `trainer` can build, one
-    custom path per kind."""
+    """Whether `trainer` can build `candidate` for `spec` (one custom path per kind)."""
     if candidate not in CANDIDATES:
         raise ValueError(
             f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}."
@@ -191,8 +213,7 @@ def book_path(spec):
 
 
 def book_speed_ratio(table, spec, other):
-    """Images per second of `spec` over those of `other`, both on the book's path, in
-    one benchmark run.
+    """Images per second of `spec` over `other`'s, both on the book's path, in one run.
 
     The ratio chapters quote when they compare the speed of two models: both
     were timed in the same run, alternating, so the machine's drift mostly
@@ -205,8 +226,7 @@ def book_speed_ratio(table, spec, other):
 
 
 def trainer(spec, candidate):
-    """Return ``(train, close)``: ``train(images, labels)`` trains one pass over them
-    with `candidate`.
+    """``(train, close)``: ``train(images, labels)`` trains one pass with `candidate`.
 
     ``close()`` frees what the candidate holds (the TF1 program's session).
     """
@@ -293,8 +313,7 @@ def matmul_gflops(m, k, repeats=20, fastest=False):
 
 
 def matmul_peak():
-    """The float32 matrix-multiply peak of this machine in GFLOP/s: the fastest of 50
-    large square multiplies.
+    """This machine's float32 matmul peak in GFLOP/s: the fastest of 50 big multiplies.
 
     The fastest, not the median: a peak is what the machine can do, and on a
     shared machine interruptions only ever make a timing slower. Fifty, not
@@ -309,8 +328,7 @@ SET_UP_ORDER = ("unroll+jit", "unroll", "projected", "jit", "keras", "fused", "t
 
 
 class BenchmarkError(RuntimeError):
-    """Some candidates failed; `timings` holds every row measured, `failures` what
-    failed and why."""
+    """Some candidates failed: `timings` holds every row measured, `failures` why."""
 
     def __init__(self, failures, timings):
         lines = "\n".join(
@@ -410,8 +428,7 @@ def measure(specs, candidates, num_images=10_000, rounds=3, seed=0, start_worker
 
 
 def _set_up(workers, spec, candidates, images, labels, warm_up):
-    """Build and warm up each of `candidates` for `spec` in its worker, as many at once
-    as there are cores.
+    """Build and warm up `candidates` for `spec`, each in its worker, a core each.
 
     Returns the `WorkerError` of each candidate that failed to set up.
     """
@@ -465,8 +482,7 @@ class Worker:
         self._connection.send((command, args))
 
     def receive(self):
-        """The answer to the last command; a failure in the worker is raised here,
-        with its traceback."""
+        """The answer to the last command; a failure in the worker is raised here."""
         try:
             failed, answer = self._connection.recv()
         except EOFError:
@@ -480,8 +496,7 @@ class Worker:
         return answer
 
     def close(self, timeout=10):
-        """Ask the process to end (by closing its connection), kill it after
-        `timeout` seconds, and reap it."""
+        """Close the connection, kill the process after `timeout` s, and reap it."""
         self._connection.close()
         self._process.join(timeout=timeout)
         if self._process.is_alive():
@@ -559,8 +574,7 @@ def summarize(timings, specs, peak_gflops=None, baseline="tf1"):
 def run(
     specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0, peak=None
 ):
-    """Measure the peak (unless given), then every candidate; return (summary table, raw
-    timings, peak GFLOP/s).
+    """Measure the peak (unless given), then each candidate: table, timings, peak.
 
     Pass the `peak` of a `matmul_peak` measured earlier in the same session,
     so that every fraction of the peak a chapter shows uses the same one.

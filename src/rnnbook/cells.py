@@ -10,6 +10,12 @@ import numbers
 import keras
 from keras import ops
 
+__all__ = [
+    "PeepholeLSTMCell",
+    "check_units",
+    "unit_forget_bias",
+]
+
 
 def check_units(units, name="units"):
     """`units` as an int if it is a positive whole number; else raise, naming `name`.
@@ -63,6 +69,22 @@ class PeepholeLSTMCell(keras.layers.Layer):
         peephole_initializer: For the three peephole vectors. The default,
             zeros, starts training from a plain LSTM.
         unit_forget_bias: Start the forget gate's bias at 1, as Keras does.
+        **kwargs: Passed to ``keras.layers.Layer``, such as ``name``.
+
+    Call arguments:
+        inputs: One time step's input, (batch, input_dim).
+        states: The previous ``[h, c]``, each (batch, units).
+        training: Unused (the cell has no dropout); ``keras.layers.RNN``
+            passes it.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = keras.layers.RNN(PeepholeLSTMCell(16), return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 28, 28), "float32")).shape)
+    (2, 28, 16)
+    >>> [weight.name for weight in layer.weights][3:]
+    ['input_peephole', 'forget_peephole', 'output_peephole']
     """
 
     def __init__(

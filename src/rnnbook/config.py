@@ -14,6 +14,18 @@ import dataclasses
 import os
 import types
 
+__all__ = [
+    "Profile",
+    "PROFILES",
+    "PROFILE_VARIABLE",
+    "DEFAULT_PROFILE",
+    "DATA",
+    "CHAPTERS",
+    "SMOKE_EPOCHS",
+    "SMOKE_OVERRIDES",
+    "get_profile",
+]
+
 PROFILE_VARIABLE = "RNNBOOK_PROFILE"
 DEFAULT_PROFILE = "full"
 

@@ -26,6 +26,24 @@ import numpy as np
 
 from rnnbook import config
 
+__all__ = [
+    "MNIST_VARIABLE",
+    "NPZ_NAME",
+    "KERAS_CACHE",
+    "KERAS_NPZ_SHA256",
+    "IMAGE_SIZE",
+    "NUM_CLASSES",
+    "NUM_HELD_OUT",
+    "IDX_FILES",
+    "MNISTError",
+    "IdxFile",
+    "Splits",
+    "load_mnist",
+    "as_sequences",
+    "load_sequences",
+    "check_sizes",
+]
+
 MNIST_VARIABLE = "RNNBOOK_MNIST"
 NPZ_NAME = "mnist.npz"
 # Keras's own download, ``keras.datasets.mnist.load_data()``: where it is cached, and
@@ -248,8 +266,7 @@ def _load_with_keras():
 
 
 def _keras_cache():
-    """Where Keras caches its ``mnist.npz``: ``$KERAS_HOME`` (default
-    ``~/.keras``)/datasets."""
+    """Where Keras caches ``mnist.npz``: ``$KERAS_HOME/datasets`` (``~/.keras``)."""
     home = os.environ.get("KERAS_HOME") or pathlib.Path("~", ".keras").expanduser()
     return pathlib.Path(home) / KERAS_CACHE
 

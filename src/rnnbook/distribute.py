@@ -13,6 +13,11 @@ import tensorflow as tf
 
 from rnnbook import training
 
+__all__ = [
+    "split_cpu",
+    "first_losses",
+]
+
 
 def split_cpu(num_devices):
     """Split the CPU into `num_devices` logical devices; return their names.

@@ -25,6 +25,13 @@ import tensorflow as tf
 
 from rnnbook import cells, legacy
 
+__all__ = [
+    "FusedLSTM",
+    "ProjectedRecurrence",
+    "ProjectedLSTM",
+    "ProjectedGRU",
+]
+
 
 def _block_order(weights):
     """Reorder the gate blocks on the last axis from Keras's order to BlockLSTM's.
@@ -36,8 +43,7 @@ def _block_order(weights):
 
 
 def _add_peepholes(layer):
-    """The three peephole vectors of `rnnbook.cells.PeepholeLSTMCell`, named and
-    started as there."""
+    """The peephole vectors of `rnnbook.cells.PeepholeLSTMCell`, as named there."""
     return [
         layer.add_weight(
             shape=(layer.units,), initializer="zeros", name=f"{gate}_peephole"
@@ -126,13 +132,27 @@ class FusedLSTM(keras.layers.Layer):
         }
 
 
-class _Projected(keras.layers.Layer):
+class ProjectedRecurrence(keras.layers.Layer):
     """A recurrent layer that projects all steps' inputs in one multiply, then recurs.
 
-    Subclasses set `num_blocks` (gate blocks in the kernels), `state_count`
-    and `step`. The weights are those of the matching Keras layer, in its
-    order. The loop over the time steps is unrolled, so the number of steps
-    must be known when the layer is built.
+    The base of `ProjectedLSTM` and `ProjectedGRU`. A subclass sets
+    `num_blocks` (gate blocks side by side in the kernels), `state_count`
+    (1 for a GRU's h, 2 for an LSTM's h and c), and defines `build_bias`,
+    `input_bias` (the bias added to the projected inputs) and
+    ``step(x, states)``, one time step from a step's projected input. The
+    weights are those of the matching Keras layer, in its order. The loop
+    over the time steps is unrolled, so the number of steps must be known
+    when the layer is built.
+
+    Args:
+        units: Positive integer, the width of the hidden state.
+        return_sequences: Whether to return the hidden state of every step
+            (batch, time steps, units) or only the last one (batch, units).
+        **kwargs: Passed to ``keras.layers.Layer``, such as ``name``.
+
+    Call arguments:
+        inputs: A (batch, time steps, features) tensor; the number of time
+            steps must be fixed.
     """
 
     num_blocks = None
@@ -191,7 +211,7 @@ class _Projected(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnnbook")
-class ProjectedLSTM(_Projected):
+class ProjectedLSTM(ProjectedRecurrence):
     """``keras.layers.LSTM(units)``, with every step's input projected up front.
 
     Same weights in the same order (``kernel``, ``recurrent_kernel``,
@@ -242,9 +262,8 @@ class ProjectedLSTM(_Projected):
 
 
 @keras.saving.register_keras_serializable(package="rnnbook")
-class ProjectedGRU(_Projected):
-    """``keras.layers.GRU(units)`` (``reset_after=True``), with every step's input
-    projected up front.
+class ProjectedGRU(ProjectedRecurrence):
+    """``keras.layers.GRU(units)``, with every step's input projected up front.
 
     Same weights in the same order (``kernel``, ``recurrent_kernel``, ``bias``
     of shape (2, 3 * units): input and recurrent biases).

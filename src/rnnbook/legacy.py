@@ -20,6 +20,20 @@ import tensorflow as tf
 
 from rnnbook import data, training
 
+__all__ = [
+    "KERAS_TO_TF1_LSTM",
+    "make_cell",
+    "run_cell",
+    "training_step",
+    "TrainingStep",
+    "lstm_weights_to_tf1",
+    "peephole_lstm_weights_to_tf1",
+    "gru_weights_to_tf1",
+    "DataSet",
+    "read_data_sets",
+    "program_run",
+]
+
 
 def _legacy_cells():
     try:
@@ -238,8 +252,7 @@ def gru_weights_to_tf1(kernel, recurrent_kernel, bias):
 
 
 class DataSet:
-    """One split as TF1's ``input_data`` gave it: flat images, labels, and
-    ``next_batch``.
+    """One split as TF1's ``input_data`` gave it: flat images, labels, ``next_batch``.
 
     `images` are (n, 784) float32 in [0, 1]; `labels` integer classes, or
     one-hot rows of 10 with ``one_hot=True``. ``next_batch`` walks through a
@@ -261,8 +274,7 @@ class DataSet:
         return len(self.images)
 
     def next_batch(self, batch_size):
-        """The next `batch_size` (images, labels), continuing into a reshuffled epoch
-        when one ends."""
+        """The next `batch_size` (images, labels), into a new shuffle when one ends."""
         if not 0 < batch_size <= self.num_examples:
             raise ValueError(
                 f"batch_size must be between 1 and {self.num_examples}, got"
@@ -296,8 +308,7 @@ def read_data_sets(profile=None, one_hot=False, seed=0):
 
 
 def program_run(name, epoch_seconds, test_accuracies, test_loss, batch_size, dataset):
-    """A TF1 program's result as a `rnnbook.training.Run`, for the run registry (the
-    appendix).
+    """A TF1 program's result as a `rnnbook.training.Run`, for the registry (appendix).
 
     Call it while the program's graph is the default one: its trainable
     variables are the parameters. `test_accuracies` are the per-epoch test

@@ -13,6 +13,21 @@ import keras
 
 from rnnbook import cells, data
 
+__all__ = [
+    "UNROLL",
+    "INPUT_SHAPE",
+    "STACK_DEFAULTS",
+    "RECURRENT_LAYERS",
+    "KIND_NAMES",
+    "BUILDERS",
+    "single_lstm",
+    "peephole_lstm",
+    "stack",
+    "hidden_states",
+    "HiddenStates",
+    "Spec",
+]
+
 # The layers run with `unroll=True`: for 28 steps, Keras then builds one
 # straight-line graph instead of a `tf.while_loop`, which trains faster on
 # the CPU (chapter 7 measures it). The arithmetic is the same.
@@ -84,11 +99,30 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
 
     Every layer but the last returns its whole sequence of hidden states,
     which is the next layer's input; the last returns only its final state
-    (chapter 3, "What stacking means"). `kind` is a key of `RECURRENT_LAYERS`.
-    The dense layer has Keras's default initial values, as ``tf.layers.dense``
-    had in the TF1 programs. `layer_options` go to every recurrent layer
-    (for example ``reset_after=False`` for a GRU, or ``unroll=False`` for a
-    loop instead of the book's unrolled steps).
+    (chapter 3, "What stacking means"). The dense layer has Keras's default
+    initial values, as ``tf.layers.dense`` had in the TF1 programs.
+
+    Args:
+        kind: The recurrent layer, a key of `RECURRENT_LAYERS`: ``"lstm"``,
+            ``"peephole_lstm"`` or ``"gru"``.
+        num_units: Positive integer, the width of each recurrent layer.
+        num_layers: Positive integer, how many recurrent layers.
+        name: The model's name; by default ``"<kind>_<num_layers>x<num_units>"``.
+        **layer_options: Passed to every recurrent layer, over `STACK_DEFAULTS`:
+            for example ``reset_after=False`` for a GRU, or ``unroll=False``
+            for a loop instead of the book's unrolled steps.
+
+    Returns:
+        An uncompiled ``keras.Sequential`` from (batch, 28, 28) rows to
+        (batch, 10) logits.
+
+    Example:
+
+    >>> model = stack("lstm", 100, num_layers=2)
+    >>> model.name, [layer.name for layer in model.layers]
+    ('lstm_2x100', ['lstm_1', 'lstm_2', 'classifier'])
+    >>> model.output_shape, model.count_params()
+    ((None, 10), 133010)
     """
     if kind not in RECURRENT_LAYERS:
         raise ValueError(
@@ -125,7 +159,23 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
 
 
 def hidden_states(model):
-    """A `HiddenStates` probe of `model`'s recurrent layers (chapters 3 and 6)."""
+    """A `HiddenStates` probe of `model`'s recurrent layers (chapters 3 and 6).
+
+    Args:
+        model: A model with recurrent layers, such as `stack` builds.
+
+    Returns:
+        A `HiddenStates`: call it on a batch of images, or ask its `predict`
+        for many, to get one (batch, time steps, units) array per recurrent
+        layer, bottom layer first - always a list.
+
+    Example:
+
+    >>> import numpy as np
+    >>> probe = hidden_states(stack("gru", 8, num_layers=2))
+    >>> [states.shape for states in probe.predict(np.zeros((3, 28, 28), "float32"))]
+    [(3, 28, 8), (3, 28, 8)]
+    """
     return HiddenStates(model)
 
 
@@ -196,8 +246,7 @@ class Spec:
 
     @classmethod
     def of(cls, builder, **arguments):
-        """The spec of ``BUILDERS[builder](**arguments)``, without the arguments that
-        are defaults.
+        """The spec of ``BUILDERS[builder](**arguments)``, without defaults.
 
         ``Spec.of("stack", kind="lstm", num_units=100, num_layers=1)`` and
         ``Spec.of("stack", kind="lstm", num_units=100)`` build the same model,
@@ -238,8 +287,7 @@ class Spec:
 
 
 def _defaults(builder, kind=None):
-    """The default of every argument `BUILDERS[builder]` takes, and of the recurrent
-    layer's options.
+    """The default of every argument of `BUILDERS[builder]` and its layer's options.
 
     For `stack`, its own `STACK_DEFAULTS` come first: they are what a layer
     gets when the option is left out, whatever the layer's default.

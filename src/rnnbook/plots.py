@@ -8,6 +8,25 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+__all__ = [
+    "rows_read",
+    "ink_per_row",
+    "learning_curves",
+    "confusion_matrix",
+    "misclassified",
+    "lstm_cell_diagram",
+    "stack_diagram",
+    "hidden_state_heatmaps",
+    "accuracy_against_cost",
+    "seed_bands",
+    "lstm_gate_heatmaps",
+    "accuracy_by_rows",
+    "gates_per_row",
+    "matmul_speed",
+    "candidate_ratios",
+    "throughput_sweep",
+]
+
 
 def rows_read(image, steps, label=None):
     """Show what a row-by-row reader has seen of `image` after each of `steps`.
@@ -387,8 +406,7 @@ def hidden_state_heatmaps(states, image, label=None):
 
 
 def accuracy_against_cost(table):
-    """Test accuracy against parameters and against training work, one labelled point
-    per run.
+    """Test accuracy against parameters and against training work, a point per run.
 
     `table` has the columns ``test_accuracy``, ``parameters``,
     ``training_flops`` (the multiply work of all training steps) and
@@ -442,8 +460,7 @@ def seed_bands(histories, metric="val_accuracy"):
 
 
 def _mean_and_range(ax, x, values, label, **line_options):
-    """Plot the mean of `values` (runs, points) as a line and their range as a band
-    of its colour."""
+    """The mean of `values` (runs, points) as a line, their range as a band."""
     (line,) = ax.plot(x, values.mean(axis=0), label=label, **line_options)
     ax.fill_between(
         x, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2
@@ -451,8 +468,7 @@ def _mean_and_range(ax, x, values, label, **line_options):
 
 
 def lstm_gate_heatmaps(image, gates, label=None):
-    """Show one digit beside its LSTM's input, forget and output gates and cell state
-    per step.
+    """One digit beside its LSTM's input, forget, output gates and cell state per step.
 
     `gates` is one digit's slice of `rnnbook.reference.lstm_gates`: (time
     steps, units) arrays. Units are sorted by their mean forget gate, so
@@ -495,8 +511,7 @@ def lstm_gate_heatmaps(image, gates, label=None):
 
 
 def accuracy_by_rows(curves):
-    """Accuracy after reading only the first k rows, one line per model (mean over
-    seeds, range as band).
+    """Accuracy after reading only the first k rows, a line per model, seeds as band.
 
     `curves` maps a label to an array (seeds, 28) from
     `rnnbook.training.accuracy_by_rows`.
@@ -549,8 +564,7 @@ def gates_per_row(gates, ink):
 
 
 def matmul_speed(sizes, gflops, peak):
-    """Matrix-multiply GFLOP/s against the matrix size k, one line per batch size, and
-    the peak.
+    """Matmul GFLOP/s against the matrix size k, a line per batch size, and the peak.
 
     `gflops` maps a label (such as "batch 50") to one value per size in `sizes`
     (chapter 7, "Why recurrent networks are slow on a CPU").
@@ -579,8 +593,7 @@ def matmul_speed(sizes, gflops, peak):
 
 
 def candidate_ratios(table, baseline="tf1"):
-    """Each candidate's median throughput over the baseline's, grouped by model, with
-    the range.
+    """Each candidate's median throughput over the baseline's, by model, with range.
 
     `table` is `rnnbook.bench.summarize`'s: indexed by (model, candidate),
     with ``images_per_second``, ``min``, ``max`` and ``vs_<baseline>``.

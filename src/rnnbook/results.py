@@ -14,6 +14,14 @@ import pandas as pd
 
 from rnnbook import config, models, runs, training
 
+__all__ = [
+    "HEADLINE_FILE",
+    "budgets",
+    "headline",
+    "headline_markdown",
+    "write_headline",
+]
+
 HEADLINE_FILE = "headline.md"
 
 

@@ -1,5 +1,4 @@
-"""The run registry: every training run of the book is trained once, recorded, and shown
-from its record.
+"""The run registry: each training run is trained once, recorded, shown from its record.
 
 A run is named by a key, the first 16 hex digits of the SHA-256 of its
 *identity*: everything that determines its result. For a Keras run that is
@@ -50,6 +49,34 @@ import pandas as pd
 import tensorflow as tf
 
 from rnnbook import config, data, models, training
+
+__all__ = [
+    "RETRAIN_VARIABLE",
+    "RUNS_FOLDER",
+    "KEY_DIGITS",
+    "METADATA_KEY",
+    "FIGURES",
+    "COLUMNS",
+    "TIME_NOTE",
+    "Registry",
+    "RegistryError",
+    "Record",
+    "results_dir",
+    "data_identity",
+    "keras_path",
+    "identity",
+    "key_of",
+    "environment",
+    "chapter_title",
+    "read_record",
+    "records",
+    "describe",
+    "show",
+    "glue",
+    "standard_error",
+    "table_markdown",
+    "table",
+]
 
 RETRAIN_VARIABLE = "RNNBOOK_RETRAIN"
 RUNS_FOLDER = "runs"
@@ -338,8 +365,7 @@ class Registry:
         return run
 
     def program(self, function, description, **arguments):
-        """The run of a TF1 program, ``function(**arguments)``, which returns a
-        `rnnbook.training.Run`.
+        """The run of a TF1 program ``function(**arguments)``, a `rnnbook.training.Run`.
 
         Its identity is the program's source code (SHA-256), its
         `arguments`, the profile and data, and the TensorFlow and tf-keras
@@ -528,8 +554,7 @@ def show(run, action):
 
 
 def glue(name, run, figure):
-    """Glue one of a run's `FIGURES` for the prose, as ``myst_nb.glue(name, value,
-    display=False)`` does.
+    """Glue one of a run's `FIGURES` for the prose, as ``myst_nb.glue`` does.
 
     The output also keeps the run's key and the figure's name, so that the
     saved value can be checked against the record.
@@ -591,8 +616,7 @@ def standard_error(run):
 
 
 def table_markdown(rows, columns, label="Run"):
-    """A Markdown table: one row per ``(label, run)`` in `rows`, then `columns` (keys
-    of `COLUMNS`)."""
+    """A Markdown table: a row per ``(label, run)`` of `rows`, `columns` of it."""
     unknown = [column for column in columns if column not in COLUMNS]
     if unknown:
         raise ValueError(
@@ -627,8 +651,7 @@ def table_markdown(rows, columns, label="Run"):
 
 
 def table(rows, columns, label="Run"):
-    """Display `table_markdown` of `rows` (``(label, run)`` pairs), with the runs'
-    keys in its metadata."""
+    """Display `table_markdown` of `rows`, with the runs' keys in its metadata."""
     rows = list(rows)
     text = table_markdown(rows, columns, label)
     provenance = {

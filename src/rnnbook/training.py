@@ -21,6 +21,26 @@ import tensorflow as tf
 
 from rnnbook import models
 
+__all__ = [
+    "STEPS_PER_EXECUTION",
+    "XLA_MAX_BATCH_SIZE",
+    "EVALUATION_BATCH_SIZE",
+    "SUMMARY_FIELDS",
+    "LOSSES",
+    "SCHEDULES",
+    "Recipe",
+    "Run",
+    "EpochTimer",
+    "speed_options",
+    "batches",
+    "steps_per_epoch",
+    "softmax_twice_loss",
+    "compile_model",
+    "train",
+    "fit",
+    "accuracy_by_rows",
+]
+
 # Keras runs this many training steps per call from Python into TensorFlow,
 # instead of one: the same steps in the same order, with less per-step
 # overhead. Callbacks then see every tenth batch; the book's see only epochs.
@@ -105,8 +125,7 @@ class Run:
 
     @property
     def seconds_per_epoch(self):
-        """Training seconds of the median epoch after the first (of the only one, if
-        one).
+        """Training seconds of the median epoch, without the first if there are more.
 
         The first epoch also traces and compiles the training step, so it is
         left out whenever there is another.
@@ -272,8 +291,10 @@ class Recipe:
 
     @classmethod
     def of(cls, settings, **changes):
-        """The recipe of a chapter's settings (epochs, batch_size,
-        peak_learning_rate, seed)."""
+        """The recipe that a chapter's settings give, with `changes` applied.
+
+        Reads their ``epochs``, ``batch_size``, ``peak_learning_rate`` and ``seed``.
+        """
         recipe = {
             "epochs": settings.epochs,
             "batch_size": settings.batch_size,
@@ -283,8 +304,10 @@ class Recipe:
         return cls(**{**recipe, **changes})
 
     def describe(self):
-        """The recipe in words, e.g. ``"Adam 3e-3, cosine decay, 6 epochs of batch
-        50, seed 0"``."""
+        """The recipe in words.
+
+        For example ``"Adam 3e-3, cosine decay, 6 epochs of batch 50, seed 0"``.
+        """
         rate = f"{self.learning_rate:.0e}".replace("e-0", "e-")
         schedule = ", cosine decay" if self.schedule == "cosine" else ", constant"
         loss = ", softmax twice" if self.loss == "softmax_twice" else ""
