@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from rnnbook import config, models, runs, training
+from rnnbook import config, models, runs, tables, training
 
 __all__ = [
     "HEADLINE_FILE",
@@ -98,32 +98,29 @@ def headline(profile=None):
 
 
 def headline_markdown(table):
-    """`headline` as a Markdown table, with a note on the seconds per epoch."""
-    lines = [
-        (
-            "| Size | Model | Parameters | Test accuracy (%) | Seeds | s / epoch¹ |"
-            " Chapter |"
-        ),
-        "|---|---|--:|--:|--:|--:|--:|",
-    ]
-    for row in table.itertuples():
-        accuracy = (
-            f"{row.accuracy:.2f}"
-            if np.isnan(row.sd)
-            else f"{row.accuracy:.2f} ± {row.sd:.2f}"
-        )
-        chapter = runs.chapter_title(row.chapter).removeprefix("chapter ")
-        lines.append(
-            f"| {row.size} | {row.model} | {row.parameters:,} | {accuracy} |"
-            f" {row.seeds} | {row.seconds_per_epoch:.1f} | {chapter} |"
-        )
-    lines += [
-        "",
-        runs.TIME_NOTE.replace("that run", "the runs").replace(
-            "the median epoch", "the median run's median epoch"
-        ),
-    ]
-    return "\n".join(lines) + "\n"
+    """`headline` as a Markdown table (`rnnbook.tables`), with a note on the
+    seconds per epoch."""
+    frame = pd.DataFrame(
+        {
+            "Size": table["size"],
+            "Model": table["model"],
+            "Parameters": table["parameters"],
+            "Test accuracy (%)": [
+                f"{accuracy:.2f}" if np.isnan(sd) else f"{accuracy:.2f} ± {sd:.2f}"
+                for accuracy, sd in zip(table["accuracy"], table["sd"], strict=True)
+            ],
+            "Seeds": table["seeds"],
+            "s / epoch¹": table["seconds_per_epoch"],
+            "Chapter": [
+                runs.chapter_title(chapter).removeprefix("chapter ")
+                for chapter in table["chapter"]
+            ],
+        }
+    )
+    note = runs.TIME_NOTE.replace("that run", "the runs").replace(
+        "the median epoch", "the median run's median epoch"
+    )
+    return tables.markdown(frame, {"s / epoch¹": ".1f"}, note=note)
 
 
 def write_headline(profile=None):

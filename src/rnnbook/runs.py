@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import config, data, models, training
+from rnnbook import config, data, models, tables, training
 
 __all__ = [
     "RETRAIN_VARIABLE",
@@ -616,38 +616,24 @@ def standard_error(run):
 
 
 def table_markdown(rows, columns, label="Run"):
-    """A Markdown table: a row per ``(label, run)`` of `rows`, `columns` of it."""
+    """A Markdown table (`rnnbook.tables`): a row per ``(label, run)`` of `rows`,
+    the `COLUMNS` named by `columns`; no label column if `label` is None."""
     unknown = [column for column in columns if column not in COLUMNS]
     if unknown:
         raise ValueError(
             f"Unknown column(s) {unknown}; choose from {', '.join(COLUMNS)}."
         )
-    numeric = {
-        "parameters",
-        "epochs",
-        "batch_size",
-        "test_accuracy",
-        "standard_error",
-        "seconds_per_epoch",
-        "images_per_second",
-    }
-    headers = ([label] if label else []) + [COLUMNS[column][0] for column in columns]
-    lines = ["| " + " | ".join(headers) + " |"]
-    lines.append(
-        "|"
-        + "|".join(
-            ["---"] * bool(label) + ["--:" if c in numeric else "---" for c in columns]
-        )
-        + "|"
+    rows = list(rows)
+    frame = pd.DataFrame(
+        {
+            COLUMNS[column][0]: [COLUMNS[column][1](run) for _, run in rows]
+            for column in columns
+        }
     )
-    for name, run in rows:
-        cells = ([str(name)] if label else []) + [
-            COLUMNS[column][1](run) for column in columns
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    if any(COLUMNS[column][0].endswith("¹") for column in columns):
-        lines += ["", TIME_NOTE]
-    return "\n".join(lines) + "\n"
+    if label:
+        frame.insert(0, label, [str(name) for name, _ in rows])
+    timed = any(COLUMNS[column][0].endswith("¹") for column in columns)
+    return tables.markdown(frame, note=TIME_NOTE if timed else None)
 
 
 def table(rows, columns, label="Run"):
