@@ -120,6 +120,27 @@ def test_worker_close_kills_and_reaps_a_busy_process():
     assert worker._process.exitcode is not None  # killed and reaped, not left a zombie
 
 
+def test_a_worker_keeps_its_log_out_of_the_notebook_and_quotes_it_when_it_dies(
+    capfd,
+):
+    worker = bench.Worker()
+    try:
+        worker._process.kill()
+        with pytest.raises(bench.WorkerError, match="died.*end of its standard error"):
+            worker.receive()
+    finally:
+        worker.close()
+    worker = bench.Worker()
+    try:
+        worker.send("time", 1)  # fails: nothing set up
+        with pytest.raises(bench.WorkerError):
+            worker.receive()
+        assert "cuda" in worker.log().lower()  # TensorFlow's start-up log
+    finally:
+        worker.close()
+    assert "cuda" not in capfd.readouterr().err.lower()
+
+
 def test_each_kind_gets_one_custom_path():
     gru, lstm = bench.Spec("gru", 5, 1, 4), bench.Spec("peephole_lstm", 5, 1, 4)
     assert not bench.applies(gru, "fused") and bench.applies(gru, "projected")

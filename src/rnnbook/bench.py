@@ -1,18 +1,36 @@
 """The training-speed benchmark: every way to train the book's models, side by side.
 
-For each model the book trains, each candidate way of training it runs the
-same number of images after a warm-up; the candidates alternate in a fresh
-random order in every round, and the report gives each one's median over
-the rounds and its ratio to the TF1 program's graph timed in the same run.
-Each candidate runs in a process of its own, so that their warm-ups can
-share the cores while their timed passes take turns.
-Every Keras candidate gets its data from `rnnbook.training.batches` and runs
-`rnnbook.training.STEPS_PER_EXECUTION` steps per call, as the chapters do.
-The machine's float32 matrix-multiply peak is measured in the same run too,
-so that achieved FLOP/s can be read as a fraction of it (chapter 7).
+For each model the book trains (`MODELS`), each candidate way of training it
+(`CANDIDATES`: the Keras layer as is, ``unroll``, ``jit``, both, a fused or
+input-projecting layer of `rnnbook.fused`, and the TF1 programs' graph)
+trains on the same random images, and the report (`summarize`) gives each
+candidate's median images per second over the rounds and its ratio to the
+TF1 graph timed in the same run. Chapter 7 shows and explains the results.
+
+How the timings are kept clean, on a shared machine with two cores:
+
+- **A process per candidate** (`Worker`): each candidate's TensorFlow state
+  (and the TF1 graph) stays apart, and the warm-ups (tracing and compiling,
+  mostly single-threaded Python, most of a run's time) go side by side, one
+  per core, in `SET_UP_ORDER`. Nothing is timed until every candidate of a
+  model is warm.
+- **Turns in a random order**: in each round the candidates train one at a
+  time, in a new order, while the others wait, so that a slow moment of the
+  machine falls on any of them, and none is timed while another computes.
+- **Medians and ratios**: a single pass can be slowed by anything else the
+  machine does; the median over the rounds is the figure, and the ratio of
+  two candidates' medians from the same run is steadier still, since both
+  saw the same machine. Speeds from two separate runs are never compared.
+- **The book's data path**: every Keras candidate reads its batches from
+  `rnnbook.training.batches` (Keras's own pipeline from NumPy arrays has
+  tf.data's autotuning on, which stalls the end of short passes) and runs
+  `rnnbook.training.STEPS_PER_EXECUTION` steps per call, as the chapters do.
+- **The machine's peak**: the float32 matrix-multiply peak (`matmul_peak`) is
+  measured in the same run, so that achieved FLOP/s read as a share of it.
 
 Run ``python -m rnnbook.bench`` to print the table and write
-``results/full/bench.json``; ``--help`` lists the options.
+``results/full/bench.json`` (with the machine it ran on); ``--help`` lists
+the options that narrow it.
 """
 
 import argparse
@@ -24,6 +42,7 @@ import multiprocessing.connection
 import os
 import pathlib
 import sys
+import tempfile
 import time
 import traceback
 
@@ -462,6 +481,11 @@ class Worker:
     candidate for `spec` and trains it once on each of the `warm_up` image
     counts; ``send("time", count)`` trains it on the first `count` images and
     answers the seconds it took.
+
+    The process writes its standard error (TensorFlow's start-up log, a
+    dozen lines per process) to a temporary file rather than into the
+    notebook that runs the benchmark; a failure in the worker comes back as
+    its traceback, and if the process dies, the error quotes the file's end.
     """
 
     def __init__(self):
@@ -470,8 +494,20 @@ class Worker:
         )  # a fork would copy this process's TensorFlow threads
         self._connection, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child,), daemon=True)
-        self._process.start()
+        self._log = tempfile.TemporaryFile()
+        stderr = os.dup(2)
+        os.dup2(self._log.fileno(), 2)  # the child inherits file descriptor 2
+        try:
+            self._process.start()
+        finally:
+            os.dup2(stderr, 2)
+            os.close(stderr)
         child.close()
+
+    def log(self, max_chars=4000):
+        """The end of what the process wrote to its standard error."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-max_chars:]
 
     def fileno(self):
         """The connection's file descriptor, so that
@@ -489,7 +525,8 @@ class Worker:
             self._process.join(timeout=10)
             raise WorkerError(
                 "The benchmark's worker process died (exit code"
-                f" {self._process.exitcode})."
+                f" {self._process.exitcode}); the end of its standard error:\n"
+                f"{self.log()}"
             ) from None
         if failed:
             raise WorkerError(f"The benchmark's worker process failed:\n{answer}")
@@ -502,6 +539,7 @@ class Worker:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+        self._log.close()
 
 
 def _serve(connection):

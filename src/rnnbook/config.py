@@ -87,7 +87,6 @@ CHAPTERS = {
         ),
         "sweep_units": (50, 100, 200, 300, 400),
         "sweep_layers": (1, 2, 3, 4),
-        "stall_passes": 24,
     },
     # The appendix runs the TF1 programs with their own budgets; the second
     # program's peephole and GRU variants run one epoch each.
@@ -112,7 +111,6 @@ SMOKE_OVERRIDES = {
         "models": ("lstm 1x100", "gru 1x100"),
         "sweep_units": (50, 100),
         "sweep_layers": (1, 2),
-        "stall_passes": 2,
     },
     "appendix_tf1_programs": {"epochs_single": 1, "epochs_stacked": 1},
 }
