@@ -17,7 +17,7 @@ import shutil
 
 import pytest
 
-from rnnbook import runs
+from rnnbook import repository, runs
 
 BOOK = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((BOOK / "chapters").glob("*.ipynb"))
@@ -103,10 +103,13 @@ def shown_keys(notebook):
 
 
 def first_code_output(notebook):
+    """The output of the first code cell after the (hidden) install cell."""
     cell = next(
         c
         for c in notebook["cells"]
-        if c["cell_type"] == "code" and "".join(c["source"]).strip()
+        if c["cell_type"] == "code"
+        and "".join(c["source"]).strip()
+        and not "".join(c["source"]).startswith(repository.INSTALL_MARKER)
     )
     return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
 
@@ -157,6 +160,17 @@ def test_every_number_from_a_run_is_its_record(path, records):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
 def test_the_first_code_cell_prints_the_full_profile(path):
     assert "profile: full" in first_code_output(load(path))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_no_table_is_a_raw_dataframe(path):
+    for cell in load(path)["cells"]:
+        for output in cell.get("outputs", []):
+            html = text(output, "text/html") or ""
+            assert 'class="dataframe' not in html, (
+                "a cell shows pandas' own table; show it with rnnbook.tables.show:\n"
+                + "".join(cell["source"])[:300]
+            )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
