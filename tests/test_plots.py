@@ -23,3 +23,28 @@ def test_throughput_sweep_draws_points_at_x_and_the_fit_along_the_grid():
     np.testing.assert_array_equal(fit.get_xdata(), grid)
     np.testing.assert_array_equal(fit.get_ydata(), panel[4])
     assert len(figure.axes) == 2 and figure.axes[0].get_xlabel() == "batch size"
+
+
+def test_the_peephole_diagram_adds_three_dashed_peepholes_to_the_lstm():
+    def dashed(figure):
+        axes = figure.axes[0]
+        lines = [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+        arrows = [
+            text
+            for text in axes.texts
+            if getattr(text, "arrow_patch", None) is not None
+            and text.arrow_patch.get_linestyle() == "--"
+        ]
+        return len(lines), len(arrows)
+
+    plain = plots.lstm_cell_diagram()
+    peephole = plots.lstm_cell_diagram(peepholes=True)
+    assert dashed(plain) == (0, 0)
+    lines, arrows = dashed(peephole)
+    assert lines == 2 and arrows == 3, (lines, arrows)
+    assert "peepholes" in peephole.axes[0].get_title()
+
+
+def test_the_gru_diagram_names_both_gates_and_the_candidate():
+    texts = {text.get_text() for text in plots.gru_cell_diagram().axes[0].texts}
+    assert {r"$r_t$", r"$z_t$", r"$\tilde h_t$", r"$h_{t-1}$", r"$x_t$"} <= texts

@@ -15,6 +15,7 @@ __all__ = [
     "confusion_matrix",
     "misclassified",
     "lstm_cell_diagram",
+    "gru_cell_diagram",
     "stack_diagram",
     "hidden_state_heatmaps",
     "accuracy_against_cost",
@@ -171,36 +172,37 @@ def misclassified(images, labels, predictions, limit=16):
     return fig
 
 
-def lstm_cell_diagram():
-    """Draw one LSTM step: the cell-state line on top, the four gate layers below.
+class _CellCanvas:
+    """The drawing kit of the cell diagrams, so that the LSTM, the peephole LSTM and
+    the GRU share one look: a pale frame for the cell, yellow boxes for layers with
+    weights, white circles for element-wise operations, dark lines for the data."""
 
-    Boxes are layers with weights (sigma or tanh of a weighted sum of x_t and
-    h_{t-1}); circles are element-wise operations (chapter 2, "The LSTM cell").
-    """
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    ax.set_xlim(-1.6, 11.8)
-    ax.set_ylim(-1.4, 6.2)
-    ax.axis("off")
-    ax.add_patch(
-        plt.Rectangle(
-            (0, 0.3), 10, 5.4, facecolor="#f3f6fb", edgecolor="#9aa9c1", zorder=0
+    def __init__(self, title):
+        self.fig, self.ax = plt.subplots(figsize=(7.5, 4.2))
+        self.ax.set_xlim(-1.6, 11.8)
+        self.ax.set_ylim(-1.4, 6.2)
+        self.ax.axis("off")
+        self.ax.add_patch(
+            plt.Rectangle(
+                (0, 0.3), 10, 5.4, facecolor="#f3f6fb", edgecolor="#9aa9c1", zorder=0
+            )
         )
-    )
+        self.ax.set_title(title, fontsize=12)
 
-    def arrow(start, end, **style):
-        ax.annotate(
+    def arrow(self, start, end, color="#333", **style):
+        self.ax.annotate(
             "",
             xy=end,
             xytext=start,
-            arrowprops=dict(arrowstyle="-|>", color="#333", lw=1.2, **style),
+            arrowprops=dict(arrowstyle="-|>", color=color, lw=1.2, **style),
         )
 
-    def line(*points):
+    def line(self, *points, color="#333", **style):
         xs, ys = zip(*points)
-        ax.plot(xs, ys, color="#333", lw=1.2, zorder=1)
+        self.ax.plot(xs, ys, color=color, lw=1.2, zorder=1, **style)
 
-    def layer(x, y, text, name):
-        ax.text(
+    def layer(self, x, y, text, name):
+        self.ax.text(
             x,
             y,
             text,
@@ -212,33 +214,73 @@ def lstm_cell_diagram():
                 boxstyle="round,pad=0.35", facecolor="#ffd88a", edgecolor="#b8860b"
             ),
         )
-        ax.text(x - 0.35, y + 0.65, name, ha="right", va="center", fontsize=11)
+        self.ax.text(x - 0.35, y + 0.65, name, ha="right", va="center", fontsize=11)
 
-    def operation(x, y, text):
-        ax.text(
+    def operation(self, x, y, text, fontsize=12):
+        self.ax.text(
             x,
             y,
             text,
             ha="center",
             va="center",
-            fontsize=12,
+            fontsize=fontsize,
             zorder=3,
             bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor="#333"),
         )
 
+    def function(self, x, y, text):
+        """An element-wise function without weights (the tanh of the cell state)."""
+        self.ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=11,
+            zorder=3,
+            bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#333"),
+        )
+
+    def label(self, x, y, text, **options):
+        self.ax.text(x, y, text, fontsize=options.pop("fontsize", 12), **options)
+
+    def done(self):
+        self.fig.tight_layout()
+        return self.fig
+
+
+PEEPHOLE_COLOR = "#2f6db5"
+
+
+def lstm_cell_diagram(peepholes=False):
+    """Draw one LSTM step: the cell-state line on top, the four gate layers below.
+
+    Boxes are layers with weights (sigma or tanh of a weighted sum of x_t and
+    h_{t-1}); circles are element-wise operations (chapter 2, "The LSTM cell").
+    With `peepholes`, dashed blue lines show what each gate also reads of the
+    cell state: c_{t-1} for the forget and input gates, c_t for the output gate,
+    each scaled unit by unit by its peephole vector p (chapter 4).
+    """
+    title = "One step of an LSTM cell" + (" with peepholes" if peepholes else "")
+    canvas = _CellCanvas(title)
+    line, arrow, operation, layer = (
+        canvas.line,
+        canvas.arrow,
+        canvas.operation,
+        canvas.layer,
+    )
     # The cell state runs along the top, changed only by a product and a sum.
-    line((-1.2, 5), (2, 5))
-    line((2, 5), (4.5, 5))
+    line((-1.2, 5), (4.5, 5))
     arrow((4.5, 5), (11.3, 5))
-    ax.text(-1.2, 5.35, r"$c_{t-1}$", fontsize=12)
-    ax.text(10.6, 5.35, r"$c_t$", fontsize=12)
+    canvas.label(-1.2, 5.35, r"$c_{t-1}$")
+    canvas.label(10.6, 5.35, r"$c_t$")
     operation(2, 5, r"$\times$")
     operation(4.5, 5, r"$+$")
     # The inputs: h_{t-1} from the left, x_t from below, shared by all four layers.
     line((-1.2, 1), (7, 1))
     line((1, -0.9), (1, 1))
-    ax.text(-1.2, 0.55, r"$h_{t-1}$", fontsize=12)
-    ax.text(1.2, -1.0, r"$x_t$", fontsize=12)
+    canvas.label(-1.2, 0.55, r"$h_{t-1}$")
+    canvas.label(1.2, -1.0, r"$x_t$")
     for x in (2, 3.6, 5.2, 7):
         arrow((x, 1), (x, 1.7))
     layer(2, 2.1, r"$\sigma$", r"$f_t$")
@@ -254,16 +296,7 @@ def lstm_cell_diagram():
     arrow((5.2, 3.6), (4.75, 3.6))
     arrow((4.5, 3.9), (4.5, 4.7))
     # Read: o_t times tanh(c_t) is the new hidden state, the output of the step.
-    ax.text(
-        8.6,
-        3.8,
-        r"$\tanh$",
-        ha="center",
-        va="center",
-        fontsize=11,
-        zorder=3,
-        bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#333"),
-    )
+    canvas.function(8.6, 3.8, r"$\tanh$")
     arrow((8.6, 5), (8.6, 4.15))
     operation(8.6, 2.1, r"$\times$")
     arrow((8.6, 3.45), (8.6, 2.4))
@@ -272,11 +305,78 @@ def lstm_cell_diagram():
     arrow((9.5, 1), (11.3, 1))
     line((9.5, 2.1), (9.5, 6.0))
     arrow((9.5, 6.0), (11.3, 6.0))
-    ax.text(10.6, 0.55, r"$h_t$", fontsize=12)
-    ax.text(10.1, 6.1, r"output $h_t$", fontsize=10)
-    ax.set_title("One step of an LSTM cell", fontsize=12)
-    fig.tight_layout()
-    return fig
+    canvas.label(10.6, 0.55, r"$h_t$")
+    canvas.label(10.1, 6.1, r"output $h_t$", fontsize=10)
+    if peepholes:
+        # c_{t-1} into the forget and input gates, c_t into the output gate.
+        peep = dict(color=PEEPHOLE_COLOR, linestyle="--")
+        line((1.3, 5), (1.3, 3.3), (3.85, 3.3), **peep)
+        arrow((2.2, 3.3), (2.2, 2.5), **peep)
+        arrow((3.85, 3.3), (3.8, 2.5), **peep)
+        line((7.25, 5), (7.25, 3.0), **peep)
+        arrow((7.25, 3.0), (7.2, 2.5), **peep)
+        canvas.label(2.35, 3.42, r"$p_f, p_i$", fontsize=10, color=PEEPHOLE_COLOR)
+        canvas.label(7.35, 3.6, r"$p_o$", fontsize=10, color=PEEPHOLE_COLOR)
+    return canvas.done()
+
+
+def gru_cell_diagram():
+    """Draw one GRU step in the paper's convention (chapter 5).
+
+    The state h_{t-1} runs along the top. The reset gate r_t scales what the
+    candidate layer sees of h_{t-1}; the update gate z_t mixes old and new,
+    h_t = z_t * h_{t-1} + (1 - z_t) * candidate. Keras's default,
+    ``reset_after=True``, applies r_t after the candidate's recurrent multiply
+    instead: the same picture with the reset product moved inside the layer.
+    """
+    canvas = _CellCanvas("One step of a GRU cell")
+    line, arrow, operation, layer = (
+        canvas.line,
+        canvas.arrow,
+        canvas.operation,
+        canvas.layer,
+    )
+    # The state runs along the top: kept in proportion z_t, topped up with the rest.
+    line((-1.2, 5), (6.4, 5))
+    arrow((6.4, 5), (11.3, 5))
+    canvas.label(-1.2, 5.35, r"$h_{t-1}$")
+    canvas.label(10.6, 5.35, r"$h_t$")
+    operation(6.4, 5, r"$\times$")
+    operation(8.4, 5, r"$+$")
+    # The gates read h_{t-1} (brought down on the left) and x_t from below.
+    line((0.5, 5), (0.5, 1), (5.0, 1))
+    line((1.0, -0.9), (1.0, 1))
+    canvas.label(1.2, -1.0, r"$x_t$")
+    for x in (1.8, 3.2):
+        arrow((x, 1), (x, 1.7))
+    layer(1.8, 2.1, r"$\sigma$", r"$r_t$")
+    layer(3.2, 2.1, r"$\sigma$", r"$z_t$")
+    # Reset: r_t times h_{t-1} is what the candidate layer reads, with x_t.
+    operation(1.8, 3.8, r"$\times$")
+    arrow((1.8, 2.5), (1.8, 3.5))
+    line((0.5, 3.8), (1.5, 3.8))
+    line((2.1, 3.8), (5.25, 3.8))
+    arrow((5.25, 3.8), (5.25, 2.5))
+    arrow((5.0, 1), (5.0, 1.7))
+    layer(5.0, 2.1, r"$\tanh$", r"$\tilde h_t$")
+    # Update: z_t scales the old state; 1 - z_t scales the candidate.
+    line((3.2, 2.5), (3.2, 3.0), (6.4, 3.0))
+    arrow((6.4, 3.0), (6.4, 4.7))
+    operation(7.2, 3.0, r"$1-$", fontsize=9)
+    arrow((6.4, 3.0), (6.9, 3.0))
+    arrow((7.5, 3.0), (8.1, 3.0))
+    operation(8.4, 3.0, r"$\times$")
+    line((5.45, 2.1), (8.4, 2.1))
+    arrow((8.4, 2.1), (8.4, 2.7))
+    arrow((8.4, 3.3), (8.4, 4.7))
+    # The new state is also the step's output.
+    line((9.5, 5), (9.5, 1))
+    arrow((9.5, 1), (11.3, 1))
+    line((9.5, 5), (9.5, 6.0))
+    arrow((9.5, 6.0), (11.3, 6.0))
+    canvas.label(10.6, 0.55, r"$h_t$")
+    canvas.label(10.1, 6.1, r"output $h_t$", fontsize=10)
+    return canvas.done()
 
 
 def stack_diagram(num_layers=3, steps=(1, 2, 3, 28)):
