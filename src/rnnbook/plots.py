@@ -189,6 +189,10 @@ class _CellCanvas:
         )
         self.ax.set_title(title, fontsize=12)
 
+    def tools(self):
+        """The four strokes every diagram uses, for short drawing code."""
+        return self.line, self.arrow, self.operation, self.layer
+
     def arrow(self, start, end, color="#333", **style):
         self.ax.annotate(
             "",
@@ -244,6 +248,16 @@ class _CellCanvas:
     def label(self, x, y, text, **options):
         self.ax.text(x, y, text, fontsize=options.pop("fontsize", 12), **options)
 
+    def output(self, x, y_from):
+        """The new h_t leaves on the right twice: as the next step's state (bottom)
+        and as the step's output (top), branching at `x` from height `y_from`."""
+        self.line((x, y_from), (x, 1))
+        self.arrow((x, 1), (11.3, 1))
+        self.line((x, y_from), (x, 6.0))
+        self.arrow((x, 6.0), (11.3, 6.0))
+        self.label(10.6, 0.55, r"$h_t$")
+        self.label(10.1, 6.1, r"output $h_t$", fontsize=10)
+
     def done(self):
         self.fig.tight_layout()
         return self.fig
@@ -263,12 +277,7 @@ def lstm_cell_diagram(peepholes=False):
     """
     title = "One step of an LSTM cell" + (" with peepholes" if peepholes else "")
     canvas = _CellCanvas(title)
-    line, arrow, operation, layer = (
-        canvas.line,
-        canvas.arrow,
-        canvas.operation,
-        canvas.layer,
-    )
+    line, arrow, operation, layer = canvas.tools()
     # The cell state runs along the top, changed only by a product and a sum.
     line((-1.2, 5), (4.5, 5))
     arrow((4.5, 5), (11.3, 5))
@@ -301,12 +310,8 @@ def lstm_cell_diagram(peepholes=False):
     operation(8.6, 2.1, r"$\times$")
     arrow((8.6, 3.45), (8.6, 2.4))
     arrow((7.4, 2.1), (8.3, 2.1))
-    line((8.9, 2.1), (9.5, 2.1), (9.5, 1))
-    arrow((9.5, 1), (11.3, 1))
-    line((9.5, 2.1), (9.5, 6.0))
-    arrow((9.5, 6.0), (11.3, 6.0))
-    canvas.label(10.6, 0.55, r"$h_t$")
-    canvas.label(10.1, 6.1, r"output $h_t$", fontsize=10)
+    line((8.9, 2.1), (9.5, 2.1))
+    canvas.output(9.5, 2.1)
     if peepholes:
         # c_{t-1} into the forget and input gates, c_t into the output gate.
         peep = dict(color=PEEPHOLE_COLOR, linestyle="--")
@@ -330,12 +335,7 @@ def gru_cell_diagram():
     instead: the same picture with the reset product moved inside the layer.
     """
     canvas = _CellCanvas("One step of a GRU cell")
-    line, arrow, operation, layer = (
-        canvas.line,
-        canvas.arrow,
-        canvas.operation,
-        canvas.layer,
-    )
+    line, arrow, operation, layer = canvas.tools()
     # The state runs along the top: kept in proportion z_t, topped up with the rest.
     line((-1.2, 5), (6.4, 5))
     arrow((6.4, 5), (11.3, 5))
@@ -370,12 +370,7 @@ def gru_cell_diagram():
     arrow((8.4, 2.1), (8.4, 2.7))
     arrow((8.4, 3.3), (8.4, 4.7))
     # The new state is also the step's output.
-    line((9.5, 5), (9.5, 1))
-    arrow((9.5, 1), (11.3, 1))
-    line((9.5, 5), (9.5, 6.0))
-    arrow((9.5, 6.0), (11.3, 6.0))
-    canvas.label(10.6, 0.55, r"$h_t$")
-    canvas.label(10.1, 6.1, r"output $h_t$", fontsize=10)
+    canvas.output(9.5, 5)
     return canvas.done()
 
 
