@@ -48,3 +48,26 @@ def test_the_peephole_diagram_adds_three_dashed_peepholes_to_the_lstm():
 def test_the_gru_diagram_names_both_gates_and_the_candidate():
     texts = {text.get_text() for text in plots.gru_cell_diagram().axes[0].texts}
     assert {r"$r_t$", r"$z_t$", r"$\tilde h_t$", r"$h_{t-1}$", r"$x_t$"} <= texts
+
+
+def test_accuracy_against_cost_draws_each_run_as_its_model():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "test_accuracy": [0.95, 0.99, 0.99],
+            "parameters": [52_610, 52_610, 354_310],
+            "training_flops": [2e12, 2e12, 2e13],
+            "kind": ["LSTM", "LSTM", "GRU"],
+            "size": ["1x100", "1x100", "3x150"],
+            "book_recipe": [False, True, True],
+        }
+    )
+    figure = plots.accuracy_against_cost(table)
+    points = figure.axes[0].collections
+    assert len(points) == 3
+    hollow, filled, gru = (point.get_facecolor() for point in points)
+    assert hollow.size == 0 or hollow[0][3] == 0  # no fill: another recipe
+    assert filled[0][3] == 1 and tuple(gru[0]) != tuple(filled[0])
+    names = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert names[:4] == ["LSTM", "GRU", "1x100", "3x150"]

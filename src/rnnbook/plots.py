@@ -263,7 +263,7 @@ class _CellCanvas:
         return self.fig
 
 
-PEEPHOLE_COLOR = "#2f6db5"
+_PEEPHOLE_COLOR = "#2f6db5"
 
 
 def lstm_cell_diagram(peepholes=False):
@@ -314,14 +314,14 @@ def lstm_cell_diagram(peepholes=False):
     canvas.output(9.5, 2.1)
     if peepholes:
         # c_{t-1} into the forget and input gates, c_t into the output gate.
-        peep = dict(color=PEEPHOLE_COLOR, linestyle="--")
+        peep = dict(color=_PEEPHOLE_COLOR, linestyle="--")
         line((1.3, 5), (1.3, 3.3), (3.85, 3.3), **peep)
         arrow((2.2, 3.3), (2.2, 2.5), **peep)
         arrow((3.85, 3.3), (3.8, 2.5), **peep)
         line((7.25, 5), (7.25, 3.0), **peep)
         arrow((7.25, 3.0), (7.2, 2.5), **peep)
-        canvas.label(2.35, 3.42, r"$p_f, p_i$", fontsize=10, color=PEEPHOLE_COLOR)
-        canvas.label(7.35, 3.6, r"$p_o$", fontsize=10, color=PEEPHOLE_COLOR)
+        canvas.label(2.35, 3.42, r"$p_f, p_i$", fontsize=10, color=_PEEPHOLE_COLOR)
+        canvas.label(7.35, 3.6, r"$p_o$", fontsize=10, color=_PEEPHOLE_COLOR)
     return canvas.done()
 
 
@@ -500,33 +500,86 @@ def hidden_state_heatmaps(states, image, label=None):
     return fig
 
 
+_SIZE_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
 def accuracy_against_cost(table):
     """Test accuracy against parameters and against training work, a point per run.
 
     `table` has the columns ``test_accuracy``, ``parameters``,
-    ``training_flops`` (the multiply work of all training steps) and
-    ``name`` (chapter 6, "Every run in one table").
+    ``training_flops`` (the multiply work of all training steps), ``kind`` (the
+    layer, one colour each), ``size`` (layers x units, one marker shape each)
+    and ``book_recipe`` (filled if True, hollow if not), as chapter 6 builds it
+    in "Every run in one table". The legend names them, so that a point reads
+    as its model without a lookup in the table.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.8), sharey=True)
+    kinds = list(dict.fromkeys(table["kind"]))
+    sizes = sorted(set(table["size"]), key=_size_order)
+    if len(sizes) > len(_SIZE_MARKERS):
+        raise ValueError(
+            f"{len(sizes)} model sizes, but only {len(_SIZE_MARKERS)} marker shapes:"
+            " plot at most that many sizes in one figure."
+        )
+    colors = {kind: f"C{number}" for number, kind in enumerate(kinds)}
+    markers = dict(zip(sizes, _SIZE_MARKERS))
+    fig, axes = plt.subplots(1, 2, figsize=(10.4, 4.2), sharey=True)
     axis_labels = ("parameters", "training work (FLOP)")
     for ax, column, label in zip(
         axes, ("parameters", "training_flops"), axis_labels, strict=True
     ):
-        ax.scatter(table[column], 100 * table["test_accuracy"], s=18)
         for _, row in table.iterrows():
-            ax.annotate(
-                row["name"],
-                (row[column], 100 * row["test_accuracy"]),
-                fontsize="x-small",
-                xytext=(3, 3),
-                textcoords="offset points",
+            color = colors[row["kind"]]
+            ax.scatter(
+                row[column],
+                100 * row["test_accuracy"],
+                s=36,
+                marker=markers[row["size"]],
+                edgecolors=color,
+                facecolors=color if row["book_recipe"] else "none",
+                linewidths=1.3,
             )
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())  # labels would overlap
         ax.set_xlabel(f"{label}, log scale")
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("test accuracy (%)")
-    fig.tight_layout()
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=colors[kind], label=kind)
+        for kind in kinds
+    ]
+    handles += [
+        plt.Line2D([], [], marker=markers[size], linestyle="", color="0.4", label=size)
+        for size in sizes
+    ]
+    handles += [
+        plt.Line2D(
+            [], [], marker="o", linestyle="", color="0.4", label="the book's recipe"
+        ),
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color="0.4",
+            markerfacecolor="none",
+            label="another recipe",
+        ),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=min(len(handles), 5),
+        fontsize="small",
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0.08 * math.ceil(len(handles) / 5), 1, 1))
     return fig
+
+
+def _size_order(size):
+    """'3x150' sorts by layers, then units."""
+    layers, units = size.split("x")
+    return int(layers), int(units)
 
 
 def seed_bands(histories, metric="val_accuracy"):
