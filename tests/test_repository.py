@@ -23,7 +23,7 @@ def test_every_copy_of_the_repository_url_is_the_one_in_config():
     )
 
 
-def test_write_copies_a_new_url_everywhere(tmp_path):
+def test_write_copies_a_new_url_everywhere(tmp_path, capsys):
     for name in ("_config.yml", "pyproject.toml", "chapters"):
         source = BOOK / name
         if source.is_dir():
@@ -39,6 +39,11 @@ def test_write_copies_a_new_url_everywhere(tmp_path):
     assert set(repository.copies(tmp_path).values()) == {"https://example.org/me/book"}
     json.loads((tmp_path / "chapters" / "02_single_lstm.ipynb").read_text())
     assert repository.write(tmp_path) == []  # nothing left to change
+    repository.main([str(tmp_path)])
+    assert (
+        "every copy already reads https://example.org/me/book"
+        in capsys.readouterr().out
+    )
 
 
 def test_a_missing_url_or_install_cell_says_what_to_add(tmp_path):

@@ -9,6 +9,7 @@ the book elsewhere, change ``_config.yml`` and run
 ``python -m rnnbook.repository`` in the book's folder.
 """
 
+import argparse
 import json
 import pathlib
 import re
@@ -90,6 +91,21 @@ def write(book="."):
     return changed
 
 
+def main(argv=None):
+    """``python -m rnnbook.repository [BOOK]``: copy the URL, say what changed."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnbook.repository",
+        description="Copy _config.yml's repository.url into each chapter's install"
+        " cell and pyproject.toml's [project.urls].",
+    )
+    parser.add_argument("book", nargs="?", default=".", help="the book's folder")
+    book = parser.parse_args(argv).book
+    changed = write(book)
+    for path in changed:
+        print(f"wrote {url(book)} into {path}")
+    if not changed:
+        print(f"every copy already reads {url(book)}")
+
+
 if __name__ == "__main__":
-    for path in write():
-        print(f"wrote {url()} into {path}")
+    main()
