@@ -256,3 +256,9 @@ def test_command_line_writes_json(tmp_path, capsys):
 def test_command_line_rejects_bad_arguments(argv):
     with pytest.raises(SystemExit):
         bench.main(argv)
+
+
+def test_a_spec_has_a_key_and_a_title_for_readers():
+    spec = bench.Spec("peephole_lstm", 150, 3, 150)
+    assert spec.name == "peephole_lstm 3x150"
+    assert spec.title == "LSTM with peepholes 3x150"

@@ -100,7 +100,13 @@ class Spec:
 
     @property
     def name(self):
+        """The model's key in the benchmark's tables and bench.json: 'lstm 3x150'."""
         return f"{self.kind} {self.num_layers}x{self.num_units}"
+
+    @property
+    def title(self):
+        """The model as the book's tables and figures name it: 'LSTM 3x150'."""
+        return f"{models.KIND_NAMES[self.kind]} {self.num_layers}x{self.num_units}"
 
     def flops_per_image(self):
         """FLOPs (2 x multiply-adds) of one training step per image: forward + backward.
