@@ -205,48 +205,50 @@ class _CellCanvas:
         xs, ys = zip(*points)
         self.ax.plot(xs, ys, color=color, lw=1.2, zorder=1, **style)
 
-    def layer(self, x, y, text, name):
+    def _boxed(self, x, y, text, fontsize, **box):
         self.ax.text(
+            x, y, text, ha="center", va="center", fontsize=fontsize, zorder=3, bbox=box
+        )
+
+    def layer(self, x, y, text, name):
+        """A layer with weights: a yellow box, its output's name above to the left."""
+        self._boxed(
             x,
             y,
             text,
-            ha="center",
-            va="center",
-            fontsize=12,
-            zorder=3,
-            bbox=dict(
-                boxstyle="round,pad=0.35", facecolor="#ffd88a", edgecolor="#b8860b"
-            ),
+            12,
+            boxstyle="round,pad=0.35",
+            facecolor="#ffd88a",
+            edgecolor="#b8860b",
         )
         self.ax.text(x - 0.35, y + 0.65, name, ha="right", va="center", fontsize=11)
 
     def operation(self, x, y, text, fontsize=12):
-        self.ax.text(
+        """An element-wise operation (product, sum): a white circle."""
+        self._boxed(
             x,
             y,
             text,
-            ha="center",
-            va="center",
-            fontsize=fontsize,
-            zorder=3,
-            bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor="#333"),
+            fontsize,
+            boxstyle="circle,pad=0.2",
+            facecolor="white",
+            edgecolor="#333",
         )
 
     def function(self, x, y, text):
         """An element-wise function without weights (the tanh of the cell state)."""
-        self.ax.text(
+        self._boxed(
             x,
             y,
             text,
-            ha="center",
-            va="center",
-            fontsize=11,
-            zorder=3,
-            bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#333"),
+            11,
+            boxstyle="round,pad=0.25",
+            facecolor="white",
+            edgecolor="#333",
         )
 
-    def label(self, x, y, text, **options):
-        self.ax.text(x, y, text, fontsize=options.pop("fontsize", 12), **options)
+    def label(self, x, y, text, fontsize=12, **options):
+        self.ax.text(x, y, text, fontsize=fontsize, **options)
 
     def output(self, x, y_from):
         """The new h_t leaves on the right twice: as the next step's state (bottom)
