@@ -2,16 +2,16 @@
 PYTHON ?= python
 BUILD_FLAGS = -W -n --keep-going
 # Every chapter, in the order `make full` runs them: a chapter that shows another chapter's
-# runs (or chapter 7's benchmark) comes after it. tests/test_runs.py checks the order.
+# runs (or chapter 8's benchmark) comes after it. tests/test_runs.py checks the order.
 CHAPTERS = \
 	chapters/01_mnist_as_sequences.ipynb \
-	chapters/07_training_speed.ipynb \
-	chapters/02_single_lstm.ipynb \
-	chapters/03_stacked_lstms.ipynb \
-	chapters/04_peepholes.ipynb \
-	chapters/05_gru.ipynb \
-	chapters/06_side_by_side.ipynb \
-	chapters/08_scaling_out.ipynb \
+	chapters/08_training_speed.ipynb \
+	chapters/03_single_lstm.ipynb \
+	chapters/04_stacked_lstms.ipynb \
+	chapters/05_peepholes.ipynb \
+	chapters/06_gru.ipynb \
+	chapters/07_side_by_side.ipynb \
+	chapters/09_scaling_out.ipynb \
 	chapters/appendix_tf1_programs.ipynb
 
 .PHONY: help install book test full bench

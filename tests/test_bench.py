@@ -49,8 +49,8 @@ def test_every_candidate_that_applies_can_be_built(kind, candidate):
 
 def test_bench_models_are_the_book_budgets():
     single, stacked = (
-        bench.config.get_profile("full").chapter("02_single_lstm"),
-        bench.config.get_profile("full").chapter("03_stacked_lstms"),
+        bench.config.get_profile("full").chapter("03_single_lstm"),
+        bench.config.get_profile("full").chapter("04_stacked_lstms"),
     )
     assert bench.Spec("lstm", single.num_units, 1, single.batch_size) in bench.MODELS
     assert (
@@ -61,7 +61,7 @@ def test_bench_models_are_the_book_budgets():
 
 @pytest.mark.parametrize("name", sorted(bench.config.PROFILES))
 def test_the_models_chapter_7_names_exist(name):
-    names = bench.config.get_profile(name).chapter("07_training_speed").models
+    names = bench.config.get_profile(name).chapter("08_training_speed").models
     assert [spec.name for spec in bench.models_named(names)] == list(names)
 
 
@@ -154,7 +154,7 @@ def test_book_path_follows_the_speed_options():
     assert bench.book_path(bench.Spec("gru", 150, 3, 150)) == "unroll"
     assert (
         bench.book_path(bench.Spec("lstm", 150, 1, 150)) == "unroll"
-    )  # chapter 3's one-layer point
+    )  # chapter 4's one-layer point
 
 
 def test_measure_alternates_every_candidate_in_every_round():

@@ -18,7 +18,7 @@ CHAPTERS = pathlib.Path(__file__).parent.parent / "chapters"
 
 SABOTAGES = {
     "numpy_lstm_off": (
-        "02_single_lstm",
+        "03_single_lstm",
         '"all hidden states, Keras vs NumPy"',
         (
             "_lstm = reference.lstm\nreference.lstm = lambda *args: tuple(array + 1e-3"
@@ -26,7 +26,7 @@ SABOTAGES = {
         ),
     ),
     "numpy_gru_off": (
-        "05_gru",
+        "06_gru",
         'f"reset_after={reset_after}: Keras vs NumPy"',
         (
             "_gru = reference.gru\nreference.gru = lambda *args, **options: tuple(array"
@@ -34,7 +34,7 @@ SABOTAGES = {
         ),
     ),
     "fused_layer_wrong": (
-        "07_training_speed",
+        "08_training_speed",
         "reference.check_small(",
         (
             "fused.ProjectedGRU = lambda units, **options: keras.layers.GRU(units,"
@@ -42,7 +42,7 @@ SABOTAGES = {
         ),
     ),
     "replica_losses_off": (
-        "08_scaling_out",
+        "09_scaling_out",
         "reference.check_small(",
         (
             "_first_losses = distribute.first_losses\ndef _off(strategy, *args,"

@@ -35,6 +35,6 @@ def test_a_model_builder_takes_num_units(builder):
 
 def test_specs_and_settings_say_num_units():
     assert "num_units" in {field.name for field in dataclasses.fields(bench.Spec)}
-    for name in ("02_single_lstm", "03_stacked_lstms"):
+    for name in ("03_single_lstm", "04_stacked_lstms"):
         settings = config.get_profile("full").chapter(name)
         assert hasattr(settings, "num_units") and not hasattr(settings, "units")

@@ -37,7 +37,7 @@ def test_write_copies_a_new_url_everywhere(tmp_path, capsys):
     changed = repository.write(tmp_path)
     assert len(changed) == len(list((BOOK / "chapters").glob("*.ipynb"))) + 1
     assert set(repository.copies(tmp_path).values()) == {"https://example.org/me/book"}
-    json.loads((tmp_path / "chapters" / "02_single_lstm.ipynb").read_text())
+    json.loads((tmp_path / "chapters" / "03_single_lstm.ipynb").read_text())
     assert repository.write(tmp_path) == []  # nothing left to change
     repository.main([str(tmp_path)])
     assert (

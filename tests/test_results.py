@@ -4,7 +4,7 @@ import pytest
 from rnnbook import config, models, results, runs, training
 
 FULL = config.get_profile("full")
-SINGLE, STACKED = FULL.chapter("02_single_lstm"), FULL.chapter("03_stacked_lstms")
+SINGLE, STACKED = FULL.chapter("03_single_lstm"), FULL.chapter("04_stacked_lstms")
 
 
 def record(chapter, model, recipe, accuracy, seconds=2.0):
@@ -33,20 +33,20 @@ def lstm(num_units=SINGLE.num_units, num_layers=1, **options):
 
 
 def test_headline_pools_the_seeds_of_each_model_at_the_books_budgets(book):
-    record("04_peepholes", lstm(), training.Recipe.of(SINGLE), 0.98)
-    record("06_side_by_side", lstm(), training.Recipe.of(SINGLE, seed=1), 0.99)
+    record("05_peepholes", lstm(), training.Recipe.of(SINGLE), 0.98)
+    record("07_side_by_side", lstm(), training.Recipe.of(SINGLE, seed=1), 0.99)
     record(
-        "03_stacked_lstms",
+        "04_stacked_lstms",
         lstm(STACKED.num_units, STACKED.num_layers),
         training.Recipe.of(STACKED),
         0.991,
     )
     # Not at a book budget: another learning rate, another size.
     record(
-        "02_single_lstm", lstm(), training.Recipe.of(SINGLE, learning_rate=1e-4), 0.5
+        "03_single_lstm", lstm(), training.Recipe.of(SINGLE, learning_rate=1e-4), 0.5
     )
     record(
-        "03_stacked_lstms", lstm(STACKED.num_units, 2), training.Recipe.of(STACKED), 0.5
+        "04_stacked_lstms", lstm(STACKED.num_units, 2), training.Recipe.of(STACKED), 0.5
     )
 
     table = results.headline(FULL)
@@ -58,7 +58,7 @@ def test_headline_pools_the_seeds_of_each_model_at_the_books_budgets(book):
         and one["seeds"] == 2
         and one["accuracy"] == pytest.approx(98.5)
     )
-    assert one["chapter"] == "04_peepholes"
+    assert one["chapter"] == "05_peepholes"
     markdown = results.headline_markdown(table)
     assert "| 1 x 100 | LSTM | 1,000 | 98.50 ± 0.71 | 2 | 2.0 | 4 |" in markdown
     assert "| 3 x 150 | LSTM | 1,000 | 99.10 | 1 | 2.0 | 3 |" in markdown
@@ -68,7 +68,7 @@ def test_headline_keeps_layer_options_apart(book):
     gru = models.Spec.of(
         "stack", kind="gru", num_units=SINGLE.num_units, reset_after=False
     )
-    record("05_gru", gru, training.Recipe.of(SINGLE), 0.97)
+    record("06_gru", gru, training.Recipe.of(SINGLE), 0.97)
     assert results.headline(FULL)["model"].tolist() == ["GRU, reset_after=False"]
 
 
@@ -78,6 +78,6 @@ def test_the_committed_headline_is_generated_from_the_committed_runs():
     path = runs.results_dir(FULL) / results.HEADLINE_FILE
     expected = results.headline_markdown(results.headline(FULL))
     assert path.read_text() == expected, (
-        "results/full/headline.md is stale: re-run chapter 6"
+        "results/full/headline.md is stale: re-run chapter 7"
         " (or results.write_headline)"
     )

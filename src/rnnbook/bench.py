@@ -5,7 +5,7 @@ For each model the book trains (`MODELS`), each candidate way of training it
 input-projecting layer of `rnnbook.fused`, and the TF1 programs' graph)
 trains on the same random images, and the report (`summarize`) gives each
 candidate's median images per second over the rounds and its ratio to the
-TF1 graph timed in the same run. Chapter 7 shows and explains the results.
+TF1 graph timed in the same run. Chapter 8 shows and explains the results.
 
 How the timings are kept clean, on a shared machine with two cores:
 
@@ -130,10 +130,10 @@ class Spec:
 
 
 def _book_models():
-    """The models of chapters 2 to 5, at the sizes and batches of `rnnbook.config`."""
+    """The models of chapters 3 to 6, at the sizes and batches of `rnnbook.config`."""
     single, stacked = (
-        config.CHAPTERS["02_single_lstm"],
-        config.CHAPTERS["03_stacked_lstms"],
+        config.CHAPTERS["03_single_lstm"],
+        config.CHAPTERS["04_stacked_lstms"],
     )
     sizes = (
         (single["num_units"], 1, single["batch_size"]),
@@ -144,7 +144,7 @@ def _book_models():
     )
 
 
-# The models the book trains (chapters 2 to 5), with their batch sizes.
+# The models the book trains (chapters 3 to 6), with their batch sizes.
 MODELS = _book_models()
 
 

@@ -2,7 +2,7 @@
 
 Keras 3 has no peephole LSTM (``tf.keras.experimental.PeepholeLSTMCell`` is
 gone), so the book writes its own, in ``keras.ops`` only, so that it runs on
-every Keras backend (chapter 4, "A Keras 3 cell for peepholes").
+every Keras backend (chapter 5, "A Keras 3 cell for peepholes").
 """
 
 import numbers

@@ -41,7 +41,7 @@ DATA = {
 # same settings (widths, batch sizes, learning rates) for one epoch.
 CHAPTERS = {
     "01_mnist_as_sequences": {},
-    "02_single_lstm": {
+    "03_single_lstm": {
         "num_units": 100,
         "batch_size": 50,
         "epochs": 6,
@@ -50,7 +50,7 @@ CHAPTERS = {
         "constant_learning_rate": 1e-3,  # Adam's usual default, for comparison
         "peak_learning_rate": 3e-3,  # the book's choice: cosine decay from here to 0
     },
-    "03_stacked_lstms": {
+    "04_stacked_lstms": {
         "num_units": 150,
         "num_layers": 3,
         "depths": (1, 2, 3),
@@ -58,23 +58,23 @@ CHAPTERS = {
         "epochs": 10,
         "seed": 0,
         "tf1_learning_rate": 1e-3,  # the TF1 program's constant rate, for the record
-        "peak_learning_rate": 2e-3,  # cosine decay from here to 0, as in chapter 2
+        "peak_learning_rate": 2e-3,  # cosine decay from here to 0, as in chapter 3
     },
-    # Chapters 4 and 5 train their models with the budgets of chapters 2 (one
+    # Chapters 5 and 6 train their models with the budgets of chapters 3 (one
     # layer) and 3 (the stack), read from those entries, so comparisons are fair.
-    "04_peepholes": {"seed": 0},
-    "05_gru": {"seed": 0},
-    # Chapter 6 trains every one-layer kind with several seeds, with the budget
-    # of chapter 2, to see whether their ranking is larger than seed noise.
-    "06_side_by_side": {
+    "05_peepholes": {"seed": 0},
+    "06_gru": {"seed": 0},
+    # Chapter 7 trains every one-layer kind with several seeds, with the budget
+    # of chapter 3, to see whether their ranking is larger than seed noise.
+    "07_side_by_side": {
         "kinds": ("lstm", "peephole_lstm", "gru", "simple_rnn"),
         "seeds": (0, 1, 2),
         "num_digits_inside": 3,  # test digits whose gates the chapter shows
     },
-    # Chapter 7 times training, not accuracy: timed images per candidate (over
+    # Chapter 8 times training, not accuracy: timed images per candidate (over
     # all rounds), rounds, the models of `rnnbook.bench.MODELS` to time, the
     # sizes it sweeps, and the passes of its input-pipeline experiment.
-    "07_training_speed": {
+    "08_training_speed": {
         "num_images": 10_000,
         "rounds": 3,
         "models": (
@@ -90,9 +90,9 @@ CHAPTERS = {
     },
     # The appendix runs the TF1 programs with their own budgets; the second
     # program's peephole and GRU variants run one epoch each.
-    # Chapter 8 trains chapter 3's model under tf.distribute: the mechanics,
+    # Chapter 9 trains chapter 4's model under tf.distribute: the mechanics,
     # not the accuracy, so two epochs; the check compares the first steps.
-    "08_scaling_out": {"num_devices": 2, "epochs": 2, "check_steps": 5, "seed": 0},
+    "09_scaling_out": {"num_devices": 2, "epochs": 2, "check_steps": 5, "seed": 0},
     "appendix_tf1_programs": {
         "epochs_single": 6,
         "epochs_stacked": 10,
@@ -104,8 +104,8 @@ SMOKE_EPOCHS = 1
 # What the smoke profile changes besides the epochs: two seeds still give a
 # standard deviation; the speed chapter times two small models briefly.
 SMOKE_OVERRIDES = {
-    "06_side_by_side": {"seeds": (0, 1)},
-    "07_training_speed": {
+    "07_side_by_side": {"seeds": (0, 1)},
+    "08_training_speed": {
         "num_images": 100,
         "rounds": 1,
         "models": ("lstm 1x100", "gru 1x100"),
@@ -125,7 +125,7 @@ class Profile:
     chapters: dict
 
     def chapter(self, name):
-        """Return the settings of chapter `name` (e.g. ``"02_single_lstm"``)."""
+        """Return the settings of chapter `name` (e.g. ``"03_single_lstm"``)."""
         if name not in self.chapters:
             raise KeyError(
                 f"No settings for chapter {name!r} in profile {self.name!r}. "

@@ -4,7 +4,7 @@
 devices, so that ``tf.distribute.MirroredStrategy`` has replicas to mirror a
 model over without a GPU. `first_losses` trains a fresh model for a few
 steps under a strategy, so that one device and several replicas can be
-compared step by step (chapter 8).
+compared step by step (chapter 9).
 """
 
 import keras

@@ -9,7 +9,7 @@ the other order: its gradients are wrong.) It is wrapped as a Keras layer
 whose weights have exactly the layout of ``keras.layers.LSTM`` (plus the peephole
 vectors of `rnnbook.cells.PeepholeLSTMCell`), so that weights move between
 them with ``set_weights`` and the tests can hold both to the same outputs
-and gradients (chapter 7, "Candidates").
+and gradients (chapter 8, "Candidates").
 
 `ProjectedLSTM` and `ProjectedGRU`: the input projection of all 28 steps in
 one large matrix multiply before the recurrence, which then multiplies only
@@ -63,7 +63,7 @@ class FusedLSTM(keras.layers.Layer):
 
     Args:
         units: Positive integer, the size of the hidden and cell states.
-        peepholes: Add the three peephole vectors (chapter 4).
+        peepholes: Add the three peephole vectors (chapter 5).
         return_sequences: Return the hidden state of every step, not only
             the last.
     """
@@ -220,7 +220,7 @@ class ProjectedLSTM(ProjectedRecurrence):
 
     Args:
         units: Positive integer, the size of the hidden and cell states.
-        peepholes: Add the three peephole vectors (chapter 4).
+        peepholes: Add the three peephole vectors (chapter 5).
         return_sequences: Return the hidden state of every step, not only the last.
     """
 

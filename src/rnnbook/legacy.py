@@ -5,7 +5,7 @@ themselves (``LSTMCell``, ``BasicLSTMCell``, ``GRUCell``) now live in the
 ``tf-keras`` package. `run_cell` builds them in a private ``tf.Graph`` and
 runs them in a ``tf.compat.v1.Session``, so they sit beside Keras 3 in one
 process. The mapping functions translate Keras weights into TF1's layout
-(chapter 2, "From the TF1 program to Keras 3"; chapter 3, "BasicLSTMCell").
+(chapter 3, "From the TF1 program to Keras 3"; chapter 4, "BasicLSTMCell").
 `read_data_sets` stands in for the TF1 tutorials' removed MNIST reader, so
 that the appendix can run the original programs.
 """
@@ -95,7 +95,7 @@ def training_step(cell_name, num_units, num_layers=1, learning_rate=1e-3, **opti
     `num_layers` cells `cell_name` in a ``MultiRNNCell`` (a single cell
     without it), ``dynamic_rnn`` over the rows, a dense layer on the top
     layer's final hidden state, softmax cross-entropy and Adam: the graph of
-    the TF1 programs, built in a private ``tf.Graph`` (chapter 7 times it as
+    the TF1 programs, built in a private ``tf.Graph`` (chapter 8 times it as
     the baseline).
     """
     graph = tf.Graph()

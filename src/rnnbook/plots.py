@@ -272,10 +272,10 @@ def lstm_cell_diagram(peepholes=False):
     """Draw one LSTM step: the cell-state line on top, the four gate layers below.
 
     Boxes are layers with weights (sigma or tanh of a weighted sum of x_t and
-    h_{t-1}); circles are element-wise operations (chapter 2, "The LSTM cell").
+    h_{t-1}); circles are element-wise operations (chapter 3, "The LSTM cell").
     With `peepholes`, dashed blue lines show what each gate also reads of the
     cell state: c_{t-1} for the forget and input gates, c_t for the output gate,
-    each scaled unit by unit by its peephole vector p (chapter 4).
+    each scaled unit by unit by its peephole vector p (chapter 5).
     """
     title = "One step of an LSTM cell" + (" with peepholes" if peepholes else "")
     canvas = _CellCanvas(title)
@@ -328,7 +328,7 @@ def lstm_cell_diagram(peepholes=False):
 
 
 def gru_cell_diagram():
-    """Draw one GRU step in the paper's convention (chapter 5).
+    """Draw one GRU step in the paper's convention (chapter 6).
 
     The state h_{t-1} runs along the top. The reset gate r_t scales what the
     candidate layer sees of h_{t-1}; the update gate z_t mixes old and new,
@@ -377,7 +377,7 @@ def gru_cell_diagram():
 
 
 def stack_diagram(num_layers=3, steps=(1, 2, 3, 28)):
-    """Draw a stack of recurrent layers unrolled over time (chapter 3).
+    """Draw a stack of recurrent layers unrolled over time (chapter 4).
 
     Each box is one layer at one step; arrows to the right carry that layer's
     state (h, c) to its next step, arrows up carry its hidden state h to the
@@ -471,7 +471,7 @@ def hidden_state_heatmaps(states, image, label=None):
 
     `states` is a list of (time steps, units) arrays. Units are sorted by the
     step at which they reach their largest magnitude, so that units which react
-    early sit at the top of each panel (chapter 3, "Inside the stack").
+    early sit at the top of each panel (chapter 4, "Inside the stack").
     """
     fig, axes = plt.subplots(
         1,
@@ -511,7 +511,7 @@ def accuracy_against_cost(table):
     `table` has the columns ``test_accuracy``, ``parameters``,
     ``training_flops`` (the multiply work of all training steps), ``kind`` (the
     layer, one colour each), ``size`` (layers x units, one marker shape each)
-    and ``book_recipe`` (filled if True, hollow if not), as chapter 6 builds it
+    and ``book_recipe`` (filled if True, hollow if not), as chapter 7 builds it
     in "Every run in one table". The legend names them, so that a point reads
     as its model without a lookup in the table.
     """
@@ -622,7 +622,7 @@ def lstm_gate_heatmaps(image, gates, label=None):
 
     `gates` is one digit's slice of `rnnbook.reference.lstm_gates`: (time
     steps, units) arrays. Units are sorted by their mean forget gate, so
-    that units which keep their memory sit at the top (chapter 6, "Inside
+    that units which keep their memory sit at the top (chapter 7, "Inside
     the trained LSTM").
     """
     panels = (
@@ -686,7 +686,7 @@ def gates_per_row(gates, ink):
     """Each gate's mean activation per row (lines) beside the mean ink per row (bars).
 
     `gates` is `rnnbook.reference.lstm_gates` over many digits; `ink` the
-    mean pixel value of each row of the same digits (chapter 6).
+    mean pixel value of each row of the same digits (chapter 7).
     """
     fig, ax = plt.subplots(figsize=(6.8, 3.8))
     rows = np.arange(1, len(ink) + 1)
@@ -717,7 +717,7 @@ def matmul_speed(sizes, gflops, peak):
     """Matmul GFLOP/s against the matrix size k, a line per batch size, and the peak.
 
     `gflops` maps a label (such as "batch 50") to one value per size in `sizes`
-    (chapter 7, "Why recurrent networks are slow on a CPU").
+    (chapter 8, "Why recurrent networks are slow on a CPU").
     """
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for label, values in gflops.items():
@@ -779,7 +779,7 @@ def throughput_sweep(panels):
     """Measured images per second (points) and a fitted cost model (line), per sweep.
 
     `panels` is a list of ``(label, x, measured, grid, fitted)`` tuples
-    (chapter 7, "How the cost grows"): the x axis's label, the x values
+    (chapter 8, "How the cost grows"): the x axis's label, the x values
     measured, the images per second measured at them, a fine grid of x values
     and the fitted images per second at that grid.
     """

@@ -1,8 +1,8 @@
 """The book's headline table, from the run registry.
 
 `headline` pools every recorded run trained with one of the book's two
-budgets (chapter 2's for one layer of 100 units, chapter 3's for the stack),
-by model, over its seeds. Chapter 6 writes it with `write_headline` to
+budgets (chapter 3's for one layer of 100 units, chapter 4's for the stack),
+by model, over its seeds. Chapter 7 writes it with `write_headline` to
 ``results/full/headline.md``, which the intro includes, so that the table on
 the book's first page is generated from the runs, never typed.
 """
@@ -29,8 +29,8 @@ def budgets(profile=None):
     """The book's two budgets: ``{(num_layers, num_units): Recipe}``, seed 0."""
     profile = config.get_profile(profile)
     single, stacked = (
-        profile.chapter("02_single_lstm"),
-        profile.chapter("03_stacked_lstms"),
+        profile.chapter("03_single_lstm"),
+        profile.chapter("04_stacked_lstms"),
     )
     return {
         (1, single.num_units): training.Recipe.of(single),

@@ -5,7 +5,7 @@ schedule, epochs, batch size, seed); `train` seeds, builds, compiles and
 fits with it. `fit` runs ``model.fit`` on a `rnnbook.data.Splits`, one
 printed line per epoch, and returns a `Run`: the per-epoch history with the
 wall-clock seconds of training and of validation, the test accuracy on the
-profile's test images, and the figures every chapter reports (chapter 2,
+profile's test images, and the figures every chapter reports (chapter 3,
 "Training"). Chapters do not call `train` directly: they ask the run
 registry (`rnnbook.runs`), which trains a run only when it is not recorded.
 """
@@ -47,7 +47,7 @@ __all__ = [
 STEPS_PER_EXECUTION = 10
 
 # XLA compiles the training step for batches up to this size (`speed_options`):
-# the batches of 50 of the one-layer models, not the 150 of chapter 3.
+# the batches of 50 of the one-layer models, not the 150 of chapter 4.
 XLA_MAX_BATCH_SIZE = 64
 
 # Validation and test need no gradients: larger batches run them faster.
@@ -154,7 +154,7 @@ class Run:
 
 
 def speed_options(batch_size, distributed=None):
-    """The ``compile`` options of the book's training path (chapter 7's benchmark).
+    """The ``compile`` options of the book's training path (chapter 8's benchmark).
 
     They change how fast a step runs, not what it computes: Keras runs
     `STEPS_PER_EXECUTION` steps per call, and with batches of at most
@@ -162,7 +162,7 @@ def speed_options(batch_size, distributed=None):
     fusing each time step's small element-wise operations, which take most of
     the time at that size. With the larger batches of the stacks the
     multiplies dominate, and XLA ran them slower than TensorFlow's own kernels.
-    Under a ``tf.distribute`` strategy (chapter 8) Keras runs one step per
+    Under a ``tf.distribute`` strategy (chapter 9) Keras runs one step per
     call, as its multi-step loop fails there in Keras 3 ("You must feed a
     value for placeholder tensor"), and XLA stays off: a compiled step cannot
     reach the copy of a variable that lives on another logical device
@@ -227,7 +227,7 @@ def steps_per_epoch(num_examples, batch_size):
 
 
 def softmax_twice_loss(labels, probabilities):
-    """The first TF1 program's loss: softmax cross-entropy of probabilities (chapter 2).
+    """The first TF1 program's loss: softmax cross-entropy of probabilities (chapter 3).
 
     The program passed the output of a softmax as ``logits`` to
     ``softmax_cross_entropy_with_logits``, which applies softmax again; this
@@ -253,11 +253,11 @@ SCHEDULES = ("cosine", "constant")
 class Recipe:
     """How a model is trained: everything but the model and the data.
 
-    The book's recipe (chapter 2, "The learning rate") is Adam with a
+    The book's recipe (chapter 3, "The learning rate") is Adam with a
     learning rate that decays from `learning_rate` to 0 along a half cosine
     over all `epochs` (``schedule="cosine"``); ``"constant"`` keeps it fixed.
     `loss` is a key of `LOSSES`. `devices` is the number of replicas the
-    run is trained on (chapter 8); the caller provides the strategy.
+    run is trained on (chapter 9); the caller provides the strategy.
     """
 
     epochs: int
@@ -339,7 +339,7 @@ def compile_model(model, recipe, num_train=None, **options):
     """Compile `model` as `recipe` says: loss, Adam at its rate and schedule, accuracy.
 
     The one place where the book compiles a model (the chapters through
-    `train`, the benchmark, chapter 8's strategies). The cosine schedule
+    `train`, the benchmark, chapter 9's strategies). The cosine schedule
     decays over all of the recipe's steps, so it needs `num_train`, the
     number of training images. The `speed_options` of the recipe's batch size
     come next, and `options` (``compile`` arguments such as
@@ -410,7 +410,7 @@ def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
 
     No retraining: the top recurrent layer's hidden state after k steps goes
     through the model's trained output layer, as if the digit ended there
-    (chapter 6, "How many rows does it need?"). Returns an array whose entry
+    (chapter 7, "How many rows does it need?"). Returns an array whose entry
     k - 1 is the accuracy after k rows; the last entry is the model's accuracy.
     """
     classifier = model.layers[-1]
