@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnbook import models
+from rnnbook import models, reference
 
 
 def test_single_lstm_parameter_count():
@@ -104,6 +104,31 @@ def test_hidden_states_show_every_layer_at_every_step():
     # The copy carries the trained weights: its last step is what the classifier reads.
     reader = keras.Model(model.inputs[0], model.get_layer("lstm_2").output)
     np.testing.assert_allclose(top[:, -1], np.asarray(reader(rows)), atol=1e-6)
+
+
+def test_stack_appends_blank_rows_before_the_first_layer():
+    keras.utils.set_random_seed(0)
+    model = models.stack("simple_rnn", 6, blank_rows=3)
+    rows = np.random.default_rng(0).uniform(size=(2, 28, 28)).astype(np.float32)
+
+    states = np.asarray(models.hidden_states(model)(rows)[0])
+
+    assert states.shape == (2, 31, 6)  # 28 rows of the digit, then 3 blank ones
+    layer = model.get_layer("simple_rnn_1")
+    kernel, recurrent_kernel, bias = layer.get_weights()
+    padded = np.concatenate([rows, np.zeros((2, 3, 28), np.float32)], axis=1)
+    expected, _ = reference.simple_rnn(padded, kernel, recurrent_kernel, bias)
+    np.testing.assert_allclose(states, expected, atol=1e-5)
+    assert model.count_params() == models.stack("simple_rnn", 6).count_params()
+    assert models.Spec.of("stack", kind="gru", num_units=4, blank_rows=0) == (
+        models.Spec.of("stack", kind="gru", num_units=4)
+    )
+
+
+@pytest.mark.parametrize("blank_rows", [-1, 2.5, True])
+def test_stack_rejects_a_bad_number_of_blank_rows(blank_rows):
+    with pytest.raises(ValueError, match="blank_rows must be a whole number"):
+        models.stack("lstm", 4, blank_rows=blank_rows)
 
 
 def test_stack_passes_layer_options():

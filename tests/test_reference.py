@@ -1,8 +1,9 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from rnnbook import reference
+from rnnbook import gradients, models, reference
 
 
 @pytest.mark.parametrize("unroll", [False, True])
@@ -199,3 +200,121 @@ def test_check_small_raises_over_its_tolerance(capsys):
 def test_check_far_raises_when_two_things_agree():
     with pytest.raises(AssertionError, match="they should differ"):
         reference.check_far("with and without peepholes", np.ones(3), np.ones(3), 1e-3)
+
+
+def _simple_rnn_classifier(seed, units=12):
+    """A SimpleRNN classifier with random weights, and a batch of rows to read."""
+    keras.utils.set_random_seed(seed)
+    model = models.stack("simple_rnn", units)
+    # Pixels up to 0.3 keep tanh out of saturation, so that a gradient still
+    # reaches the first row (at 1.0 it is 1e-4 there, too small to check).
+    rng = np.random.default_rng(seed)
+    inputs = rng.uniform(0, 0.3, (6, 28, 28)).astype("float32")
+    labels = np.arange(6) % 10
+    return model, inputs, labels
+
+
+def _tape_gradients(model, inputs, labels):
+    """Keras's loss and gradients by tf.GradientTape: weights, inputs and states."""
+    x = tf.constant(inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
+            labels, model(x)
+        )
+    weights = model.trainable_weights
+    found = tape.gradient(loss, [*weights, x])
+    names = ["kernel", "recurrent_kernel", "bias", "dense_kernel", "dense_bias"]
+    expected = dict(zip(names, (np.asarray(g) for g in found[:-1]), strict=True))
+    expected["inputs"] = np.asarray(found[-1])
+    # state_gradients sums the loss over the batch; the mean loss is that / batch.
+    expected["states"] = gradients.state_gradients(model, inputs, labels)["h"] / len(
+        labels
+    )
+    return float(loss), expected
+
+
+def _numpy_gradients(model, inputs, labels, backward=reference.simple_rnn_backward):
+    kernel, recurrent_kernel, bias, dense_kernel, dense_bias = model.get_weights()
+    outputs, h = reference.simple_rnn(inputs, kernel, recurrent_kernel, bias)
+    loss, d_logits = reference.cross_entropy(h @ dense_kernel + dense_bias, labels)
+    d_outputs = np.zeros_like(outputs)
+    d_outputs[:, -1] = d_logits @ dense_kernel.T
+    return loss, backward(inputs, outputs, kernel, recurrent_kernel, d_outputs)
+
+
+def test_simple_rnn_bptt_matches_gradient_tape():
+    model, inputs, labels = _simple_rnn_classifier(seed=3)
+    tape_loss, expected = _tape_gradients(model, inputs, labels)
+
+    loss, found = reference.simple_rnn_gradients(inputs, labels, *model.get_weights())
+
+    assert abs(loss - tape_loss) < 1e-5
+    assert set(found) == set(expected)
+    for name in expected:
+        scale = max(1.0, np.abs(expected[name]).max())
+        assert np.abs(found[name] - expected[name]).max() / scale < 1e-5, name
+    # Row by row too, relative to each row's largest gradient: the early rows'
+    # are smaller, and an absolute 1e-5 alone would let them be wrong.
+    states = expected["states"]
+    relative = np.abs(found["states"] - states).max(axis=(0, 2)) / np.abs(states).max(
+        axis=(0, 2)
+    )
+    assert relative.max() < 1e-5
+    # The check is not vacuous: the gradient reaches the first row, and not only
+    # through the last step.
+    assert np.abs(states[:, 0]).max() > 1e-3
+    assert np.abs(expected["recurrent_kernel"]).max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "perturbation",
+    [
+        "recurrent kernel not transposed",
+        "hidden states zeroed",
+        "truncated after one step",
+    ],
+)
+def test_simple_rnn_bptt_check_fails_on_a_perturbed_backward_pass(perturbation):
+    """The comparison above catches each of three plausible mistakes in BPTT."""
+
+    def perturbed(inputs, outputs, kernel, recurrent_kernel, d_outputs):
+        if perturbation == "recurrent kernel not transposed":
+            recurrent_kernel = recurrent_kernel.T  # the code multiplies by its .T
+        elif perturbation == "hidden states zeroed":
+            # tanh' = 1 - h^2 is then 1 everywhere, and h_{t-1} zero in dU
+            outputs = np.zeros_like(outputs)
+        elif perturbation == "truncated after one step":
+            recurrent_kernel = np.zeros_like(recurrent_kernel)
+        return reference.simple_rnn_backward(
+            inputs, outputs, kernel, recurrent_kernel, d_outputs
+        )
+
+    model, inputs, labels = _simple_rnn_classifier(seed=3)
+    _, expected = _tape_gradients(model, inputs, labels)
+    _, found = _numpy_gradients(model, inputs, labels, backward=perturbed)
+    _, right = _numpy_gradients(model, inputs, labels)
+
+    worst = max(
+        np.abs(found[name] - expected[name]).max()
+        for name in ("kernel", "recurrent_kernel", "states")
+    )
+    best = max(
+        np.abs(right[name] - expected[name]).max()
+        for name in ("kernel", "recurrent_kernel", "states")
+    )
+    assert best < 1e-5 < worst
+
+
+def test_cross_entropy_rejects_labels_that_do_not_pair_with_logits():
+    with pytest.raises(ValueError, match="one integer per row of logits"):
+        reference.cross_entropy(np.zeros((4, 10)), np.zeros(3, int))
+
+
+def test_simple_rnn_backward_rejects_a_misshapen_upstream_gradient():
+    inputs, kernel = np.zeros((2, 5, 3)), np.zeros((3, 4))
+    outputs, _ = reference.simple_rnn(inputs, kernel, np.zeros((4, 4)), np.zeros(4))
+    with pytest.raises(ValueError, match="shaped like outputs"):
+        reference.simple_rnn_backward(
+            inputs, outputs, kernel, np.zeros((4, 4)), np.zeros((2, 4))
+        )

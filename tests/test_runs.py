@@ -30,14 +30,14 @@ def count_training(monkeypatch):
 def test_a_recorded_run_is_loaded_with_its_weights_history_and_figures(
     book, tiny_splits, count_training
 ):
-    registry = runs.Registry("05_gru", "full")
+    registry = runs.Registry("06_gru", "full")
 
     trained = registry.run(MODEL, RECIPE, tiny_splits)
     loaded = registry.run(MODEL, RECIPE, tiny_splits)
 
     assert len(count_training) == 1
     assert loaded.record == trained.record
-    assert loaded.record.chapter == "05_gru" and loaded.record.weights.endswith(
+    assert loaded.record.chapter == "06_gru" and loaded.record.weights.endswith(
         ".weights.h5"
     )
     assert (
@@ -59,14 +59,14 @@ def test_a_recorded_run_is_loaded_with_its_weights_history_and_figures(
 
 
 def test_the_smoke_profile_always_trains(book, tiny_splits, count_training):
-    registry = runs.Registry("05_gru", "smoke")
+    registry = runs.Registry("06_gru", "smoke")
     registry.run(MODEL, RECIPE, tiny_splits)
     registry.run(MODEL, RECIPE, tiny_splits)
     assert len(count_training) == 2
 
 
 def test_retrain_variable(book, tiny_splits, count_training, monkeypatch):
-    registry = runs.Registry("05_gru", "full")
+    registry = runs.Registry("06_gru", "full")
     first = registry.run(MODEL, RECIPE, tiny_splits)
     monkeypatch.setenv(runs.RETRAIN_VARIABLE, "1")
     registry.run(MODEL, RECIPE, tiny_splits)
@@ -99,6 +99,12 @@ def test_the_key_changes_with_everything_that_determines_a_run():
             MODEL, dataclasses.replace(RECIPE, batch_size=16), full
         ),  # and XLA on
         runs.identity(MODEL, RECIPE, config.get_profile("smoke")),
+        runs.identity(MODEL, RECIPE, full, num_train=10_000),
+        runs.identity(
+            models.Spec.of("stack", kind="gru", num_units=4, blank_rows=25),
+            RECIPE,
+            full,
+        ),
         runs.identity(
             MODEL,
             RECIPE,
@@ -118,10 +124,32 @@ def test_the_key_changes_with_everything_that_determines_a_run():
     assert runs.key_of(patched) == base
     reordered = models.Spec.of("stack", num_units=4, kind="gru")
     assert runs.key_of(runs.identity(reordered, RECIPE, full)) == base
+    # All of the profile's training images, named or not, are the same run.
+    every = runs.identity(MODEL, RECIPE, full, num_train=full.data.num_train)
+    assert runs.key_of(every) == base
+
+
+def test_a_run_on_the_first_training_images_trains_on_those_only(book, tiny_splits):
+    registry = runs.Registry("06_gru", "full")
+
+    run = registry.run(MODEL, RECIPE, tiny_splits, num_train=30)
+
+    assert run.num_train == 30 and run.record.figures["num_train"] == 30
+    assert run.record.identity["data"]["num_train"] == 30
+    assert "30 training images" in run.record.description
+    assert registry.recorded(MODEL, RECIPE, num_train=30).record.key == run.record.key
+    assert registry.recorded(MODEL, RECIPE) is None  # all images: another run
+
+
+@pytest.mark.parametrize("num_train", [0, 55_001, 2.5, True])
+def test_a_bad_number_of_training_images_is_a_clear_error(num_train, tiny_splits):
+    registry = runs.Registry("06_gru", "full")
+    with pytest.raises(ValueError, match="must be a whole number of training images"):
+        registry.run(MODEL, RECIPE, tiny_splits, num_train=num_train)
 
 
 def test_an_edited_or_broken_record_is_a_clear_error(book, tiny_splits):
-    registry = runs.Registry("05_gru", "full")
+    registry = runs.Registry("06_gru", "full")
     run = registry.run(MODEL, RECIPE, tiny_splits)
     path = next((book / "results" / "full" / "runs").glob("*.json"))
     fields = json.loads(path.read_text())
@@ -140,7 +168,7 @@ def test_an_edited_or_broken_record_is_a_clear_error(book, tiny_splits):
 
 
 def test_a_distributed_recipe_needs_its_strategy(book, tiny_splits):
-    registry = runs.Registry("08_scaling_out", "full")
+    registry = runs.Registry("09_scaling_out", "full")
     with pytest.raises(ValueError, match="trains on 2 replica"):
         registry.run(MODEL, dataclasses.replace(RECIPE, devices=2), tiny_splits)
 
@@ -151,12 +179,12 @@ def test_an_unknown_chapter_is_an_error_at_once(book):
 
 
 def test_recorded_never_trains(book, tiny_splits, count_training):
-    registry = runs.Registry("06_side_by_side", "full")
+    registry = runs.Registry("07_side_by_side", "full")
     assert registry.recorded(MODEL, RECIPE) is None
-    runs.Registry("05_gru", "full").run(MODEL, RECIPE, tiny_splits)
+    runs.Registry("06_gru", "full").run(MODEL, RECIPE, tiny_splits)
     shown = registry.recorded(MODEL, RECIPE, load_weights=False)
     assert len(count_training) == 1
-    assert shown.model is None and shown.record.chapter == "05_gru"
+    assert shown.model is None and shown.record.chapter == "06_gru"
     assert runs.describe(shown.record, "shown").startswith(
         "GRU 1x4\n  Adam 3e-3, cosine decay"
     )
@@ -194,7 +222,7 @@ def test_a_program_is_a_run_without_weights(book):
 
 
 def test_table_markdown(book, tiny_splits):
-    run = runs.Registry("05_gru", "full").run(MODEL, RECIPE, tiny_splits)
+    run = runs.Registry("06_gru", "full").run(MODEL, RECIPE, tiny_splits)
     text = runs.table_markdown(
         [("first", run)], ["model", "parameters", "test_accuracy", "seconds_per_epoch"]
     )

@@ -30,7 +30,7 @@ __all__ = [
 
 # The layers run with `unroll=True`: for 28 steps, Keras then builds one
 # straight-line graph instead of a `tf.while_loop`, which trains faster on
-# the CPU (chapter 7 measures it). The arithmetic is the same.
+# the CPU (chapter 8 measures it). The arithmetic is the same.
 UNROLL = True
 
 INPUT_SHAPE = (data.IMAGE_SIZE, data.IMAGE_SIZE)
@@ -41,7 +41,7 @@ STACK_DEFAULTS = {"unroll": UNROLL}
 
 
 def single_lstm(num_units, output_activation=None, name="single_lstm"):
-    """One LSTM layer of `num_units` read over the rows, then a dense layer (chapter 2).
+    """One LSTM layer of `num_units` read over the rows, then a dense layer (chapter 3).
 
     As in the TF1 program this replaces, the classifier reads the final hidden
     state h and its dense layer starts from a truncated normal (stddev 0.1)
@@ -67,7 +67,7 @@ def single_lstm(num_units, output_activation=None, name="single_lstm"):
 
 
 def peephole_lstm(units, **options):
-    """A ``keras.layers.RNN`` of `rnnbook.cells.PeepholeLSTMCell` (chapter 4).
+    """A ``keras.layers.RNN`` of `rnnbook.cells.PeepholeLSTMCell` (chapter 5).
 
     Takes the options of ``keras.layers.LSTM`` that apply: those of the cell
     (``unit_forget_bias``, the initializers, the activations) go to the cell,
@@ -94,12 +94,12 @@ RECURRENT_LAYERS = {
 }
 
 
-def stack(kind, num_units, num_layers=1, name=None, **layer_options):
+def stack(kind, num_units, num_layers=1, name=None, blank_rows=0, **layer_options):
     """`num_layers` recurrent layers of `num_units` each, then a dense layer of logits.
 
     Every layer but the last returns its whole sequence of hidden states,
     which is the next layer's input; the last returns only its final state
-    (chapter 3, "What stacking means"). The dense layer has Keras's default
+    (chapter 4, "What stacking means"). The dense layer has Keras's default
     initial values, as ``tf.layers.dense`` had in the TF1 programs.
 
     Args:
@@ -108,6 +108,10 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
         num_units: Positive integer, the width of each recurrent layer.
         num_layers: Positive integer, how many recurrent layers.
         name: The model's name; by default ``"<kind>_<num_layers>x<num_units>"``.
+        blank_rows: Rows of zeros the model appends to every image before its
+            first recurrent layer reads it (chapter 2, "How long can it
+            remember?"): the digit must then be remembered over that many
+            more steps before the answer.
         **layer_options: Passed to every recurrent layer, over `STACK_DEFAULTS`:
             for example ``reset_after=False`` for a GRU, or ``unroll=False``
             for a loop instead of the book's unrolled steps.
@@ -131,6 +135,14 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
         )
     num_units = cells.check_units(num_units, "num_units")
     num_layers = cells.check_units(num_layers, "num_layers")
+    if (
+        isinstance(blank_rows, bool)
+        or not isinstance(blank_rows, int)
+        or blank_rows < 0
+    ):
+        raise ValueError(
+            f"blank_rows must be a whole number of rows, 0 or more, got {blank_rows!r}."
+        )
     fixed = {"return_sequences", "name"} & set(layer_options)
     if fixed:
         raise ValueError(
@@ -148,9 +160,15 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
         )
         for depth in range(num_layers)
     ]
+    padding = (
+        [keras.layers.ZeroPadding1D((0, blank_rows), name="blank_rows")]
+        if blank_rows
+        else []
+    )
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE, name="rows"),
+            *padding,
             *recurrent,
             keras.layers.Dense(data.NUM_CLASSES, name="classifier"),
         ],
@@ -159,7 +177,7 @@ def stack(kind, num_units, num_layers=1, name=None, **layer_options):
 
 
 def hidden_states(model):
-    """A `HiddenStates` probe of `model`'s recurrent layers (chapters 3 and 6).
+    """A `HiddenStates` probe of `model`'s recurrent layers (chapters 4 and 7).
 
     Args:
         model: A model with recurrent layers, such as `stack` builds.
@@ -192,8 +210,9 @@ class HiddenStates:
     def __init__(self, model):
         inputs = keras.Input(INPUT_SHAPE, name="rows")
         states, sequence = [], inputs
-        for layer in model.layers:
+        for layer in model.layers[:-1]:  # the last is the classifier
             if not isinstance(layer, keras.layers.RNN):
+                sequence = layer(sequence)  # such as the blank rows of `stack`
                 continue
             copy = layer.__class__.from_config(
                 {**layer.get_config(), "return_sequences": True}

@@ -8,13 +8,22 @@ trained Keras layer's ``get_weights()`` can be passed in directly:
 - ``bias`` (k * units,),
 
 with the blocks side by side in Keras's gate order. The tests hold these
-functions to the Keras layers within 1e-5 (chapter 2, "The LSTM cell").
+functions to the Keras layers within 1e-5 (chapter 3, "The LSTM cell").
+
+The plain recurrent cell also has its backward pass here, backpropagation
+through time written out step by step (chapter 2, "Backpropagation through
+time"); the tests hold its gradients to ``tf.GradientTape``'s within 1e-5.
 """
 
 import numpy as np
 
 __all__ = [
     "sigmoid",
+    "simple_rnn_step",
+    "simple_rnn",
+    "cross_entropy",
+    "simple_rnn_backward",
+    "simple_rnn_gradients",
     "lstm_step",
     "lstm",
     "lstm_gates",
@@ -33,6 +42,127 @@ __all__ = [
 def sigmoid(x):
     """The logistic function 1 / (1 + exp(-x)), as Keras's ``"sigmoid"``."""
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def simple_rnn_step(x, h, kernel, recurrent_kernel, bias):
+    """One step of the plain recurrent cell, ``keras.layers.SimpleRNN``: the new h.
+
+    h_t = tanh(x_t W + h_{t-1} U + b), with `x` (batch, input_dim) and `h`
+    (batch, units); one block, so `kernel` is (input_dim, units).
+    """
+    return np.tanh(x @ kernel + h @ recurrent_kernel + bias)
+
+
+def simple_rnn(inputs, kernel, recurrent_kernel, bias):
+    """Run `simple_rnn_step` over a batch of sequences from a zero state.
+
+    Returns the hidden state at every step (batch, time steps, units) and the
+    final h, as `gru` does.
+    """
+    inputs, kernel, recurrent_kernel, bias = as_float64(
+        inputs, kernel, recurrent_kernel, bias
+    )
+    units = check_weights(inputs, kernel, recurrent_kernel, bias, num_blocks=1)
+    h = np.zeros((inputs.shape[0], units))
+    outputs = []
+    for x in np.swapaxes(inputs, 0, 1):
+        h = simple_rnn_step(x, h, kernel, recurrent_kernel, bias)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h
+
+
+def cross_entropy(logits, labels):
+    """The mean softmax cross-entropy of `logits` (batch, classes) and its gradient.
+
+    What Keras's ``SparseCategoricalCrossentropy(from_logits=True)`` computes
+    for integer `labels`, averaged over the batch. Returns the loss and
+    dL/dlogits = (softmax(logits) - one_hot(labels)) / batch.
+    """
+    logits = np.asarray(logits, np.float64)
+    labels = np.asarray(labels)
+    if labels.shape != logits.shape[:1]:
+        raise ValueError(
+            f"labels must be one integer per row of logits ({logits.shape[0]}), got"
+            f" shape {labels.shape}."
+        )
+    shifted = logits - logits.max(
+        axis=-1, keepdims=True
+    )  # the same softmax, no overflow
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    rows = np.arange(len(labels))
+    loss = -log_p[rows, labels].mean()
+    d_logits = np.exp(log_p)
+    d_logits[rows, labels] -= 1.0
+    return loss, d_logits / len(labels)
+
+
+def simple_rnn_backward(inputs, outputs, kernel, recurrent_kernel, d_outputs):
+    """Backpropagation through time for `simple_rnn`: every gradient, last step first.
+
+    Args:
+        inputs: The (batch, time steps, features) sequences `simple_rnn` read.
+        outputs: Its hidden states h_1 ... h_T, (batch, time steps, units).
+        kernel, recurrent_kernel: Its weights W and U.
+        d_outputs: The gradient the loss sends into each h_t directly, from
+            above (batch, time steps, units); for a classifier that reads only
+            the last state, zero except at the last step.
+
+    Returns:
+        A dict of gradients of the loss: ``kernel``, ``recurrent_kernel`` and
+        ``bias`` (summed over the steps, as the weights are shared), ``inputs``
+        (dL/dx_t) and ``states`` (dL/dh_t, the total: directly and through
+        every later step), each shaped like what it is the gradient of.
+    """
+    inputs, outputs, kernel, recurrent_kernel, d_outputs = as_float64(
+        inputs, outputs, kernel, recurrent_kernel, d_outputs
+    )
+    if d_outputs.shape != outputs.shape:
+        raise ValueError(
+            f"d_outputs must be shaped like outputs {outputs.shape}, got"
+            f" {d_outputs.shape}."
+        )
+    previous = np.concatenate([np.zeros_like(outputs[:, :1]), outputs[:, :-1]], axis=1)
+    gradients = {
+        "kernel": np.zeros_like(kernel),
+        "recurrent_kernel": np.zeros_like(recurrent_kernel),
+        "bias": np.zeros(kernel.shape[1]),
+        "inputs": np.zeros_like(inputs),
+        "states": np.zeros_like(outputs),
+    }
+    d_from_later = np.zeros_like(outputs[:, 0])  # dL/dh_t through h_{t+1}
+    for t in reversed(range(inputs.shape[1])):
+        d_h = d_outputs[:, t] + d_from_later
+        gradients["states"][:, t] = d_h
+        d_z = d_h * (1.0 - outputs[:, t] ** 2)  # through tanh: 1 - h_t^2
+        gradients["kernel"] += inputs[:, t].T @ d_z
+        gradients["recurrent_kernel"] += previous[:, t].T @ d_z
+        gradients["bias"] += d_z.sum(axis=0)
+        gradients["inputs"][:, t] = d_z @ kernel.T
+        d_from_later = d_z @ recurrent_kernel.T  # one step back: times U^T
+    return gradients
+
+
+def simple_rnn_gradients(
+    inputs, labels, kernel, recurrent_kernel, bias, dense_kernel, dense_bias
+):
+    """The loss of a SimpleRNN classifier and its gradients, by hand (chapter 2).
+
+    The model is the book's: `simple_rnn` over the rows, a dense layer of
+    logits on the last hidden state, mean cross-entropy. Returns the loss and
+    the gradients of `simple_rnn_backward`, with ``dense_kernel`` and
+    ``dense_bias`` added.
+    """
+    outputs, h = simple_rnn(inputs, kernel, recurrent_kernel, bias)
+    dense_kernel, dense_bias = as_float64(dense_kernel, dense_bias)
+    loss, d_logits = cross_entropy(h @ dense_kernel + dense_bias, labels)
+    d_outputs = np.zeros_like(outputs)
+    d_outputs[:, -1] = d_logits @ dense_kernel.T  # the classifier reads h_T only
+    gradients = simple_rnn_backward(
+        inputs, outputs, kernel, recurrent_kernel, d_outputs
+    )
+    gradients["dense_kernel"] = h.T @ d_logits
+    gradients["dense_bias"] = d_logits.sum(axis=0)
+    return loss, gradients
 
 
 def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
@@ -92,7 +222,7 @@ def lstm(inputs, kernel, recurrent_kernel, bias):
 
 
 def lstm_gates(inputs, kernel, recurrent_kernel, bias):
-    """Every gate's activation and the cell state at every step of `lstm` (chapter 6).
+    """Every gate's activation and the cell state at every step of `lstm` (chapter 7).
 
     Runs `lstm` for the hidden states, then computes each step's gates from
     its input and the previous hidden state, all steps at once, and rebuilds
@@ -136,7 +266,7 @@ def peephole_lstm_step(
     forget_peephole,
     output_peephole,
 ):
-    """One step of the LSTM with peephole connections (chapter 4).
+    """One step of the LSTM with peephole connections (chapter 5).
 
     As `lstm_step`, but the input and forget gates also see the previous cell
     state, and the output gate sees the new one, each through a vector of
@@ -182,7 +312,7 @@ def peephole_lstm(
 
 
 def gru_step(x, h, kernel, recurrent_kernel, bias, reset_after=True):
-    """One GRU time step in Keras's layout (blocks z, r, h): the new h (chapter 5).
+    """One GRU time step in Keras's layout (blocks z, r, h): the new h (chapter 6).
 
     `reset_after` chooses where the reset gate r acts. False: on h before the
     recurrent matrix multiply, as in Cho et al. (2014) and TF1's ``GRUCell``;

@@ -12,7 +12,7 @@ machine it ran on (`environment`); the trained weights sit beside it as
 ``<name>-<key>.weights.h5``. The full profile's records are committed: they
 are the book's single source of numbers.
 
-A chapter opens the registry once, ``registry = runs.Registry("04_peepholes")``,
+A chapter opens the registry once, ``registry = runs.Registry("05_peepholes")``,
 and asks it for runs:
 
 - ``registry.run(model, recipe, splits)`` loads the run if it is recorded and
@@ -108,12 +108,34 @@ def short_version(version):
     return ".".join(version.split(".")[:2])
 
 
-def data_identity(profile):
-    """A run's data: the MNIST files' SHA-256 and the profile's split sizes."""
+def data_identity(profile, num_train=None):
+    """A run's data: the MNIST files' SHA-256 and the profile's split sizes.
+
+    `num_train` is the number of training images of a run that trains on the
+    first of them only (`Registry.run`); None means all of the profile's.
+    """
     files = hashlib.sha256(
         "".join(spec.sha256 for spec in data.IDX_FILES.values()).encode()
     )
-    return {"mnist_sha256": files.hexdigest(), **vars(profile.data)}
+    sizes = vars(profile.data)
+    if num_train is not None:
+        sizes = {**sizes, "num_train": _check_num_train(num_train, profile)}
+    return {"mnist_sha256": files.hexdigest(), **sizes}
+
+
+def _check_num_train(num_train, profile):
+    """`num_train` as an int, if it is a number of the profile's training images."""
+    limit = profile.data.num_train
+    if (
+        isinstance(num_train, bool)
+        or not isinstance(num_train, (int, np.integer))
+        or not 1 <= num_train <= limit
+    ):
+        raise ValueError(
+            f"num_train={num_train!r} must be a whole number of training images from 1"
+            f" to {limit:,} (the {profile.name} profile's training split)."
+        )
+    return int(num_train)
 
 
 def keras_path(recipe, model=None):
@@ -126,13 +148,13 @@ def keras_path(recipe, model=None):
     return {"unroll": (model or {}).get("unroll", models.UNROLL), **options}
 
 
-def identity(model, recipe, profile, path=None, libraries=None):
+def identity(model, recipe, profile, path=None, libraries=None, num_train=None):
     """Everything that determines a run's result, as plain JSON-able data.
 
     `model` and `recipe` are dicts (or a `rnnbook.models.Spec` and a
     `rnnbook.training.Recipe`); `path` says how the steps run (default:
     `keras_path`); `libraries` maps library names to versions (default:
-    TensorFlow and Keras).
+    TensorFlow and Keras); `num_train` is as in `data_identity`.
     """
     if isinstance(model, models.Spec):
         model = model.as_dict()
@@ -146,7 +168,7 @@ def identity(model, recipe, profile, path=None, libraries=None):
         "recipe": recipe,
         "path": path or {},
         "profile": profile.name,
-        "data": data_identity(profile),
+        "data": data_identity(profile, num_train),
         "versions": {
             name: short_version(version) for name, version in sorted(libraries.items())
         },
@@ -200,7 +222,7 @@ def environment():
 
 
 def chapter_title(chapter):
-    """``"04_peepholes"`` -> ``"chapter 4"``; the appendix by name."""
+    """``"05_peepholes"`` -> ``"chapter 5"``; the appendix by name."""
     number = chapter.split("_")[0]
     return f"chapter {int(number)}" if number.isdigit() else "the appendix"
 
@@ -303,7 +325,7 @@ class Registry:
     """One chapter's view of the registry of `profile` (default: the active one).
 
     Args:
-        chapter: the chapter asking, e.g. ``"04_peepholes"``; the runs it
+        chapter: the chapter asking, e.g. ``"05_peepholes"``; the runs it
             trains are recorded as first trained there.
         profile: a `rnnbook.config.Profile` or its name.
     """
@@ -326,14 +348,16 @@ class Registry:
         matches = sorted(self.folder.glob(f"*-{key}.json"))
         return read_record(matches[0]) if matches else None
 
-    def run(self, model, recipe, splits):
+    def run(self, model, recipe, splits, num_train=None):
         """The Keras run of `model` (a `rnnbook.models.Spec`) trained with `recipe`.
 
         Loaded with its weights if it is recorded (and not to be retrained);
         otherwise trained on `splits` with `rnnbook.training.train` and
         recorded. Either way a line says which run it is and where it came
         from (`show`). A run of ``recipe.devices > 1`` replicas must be asked
-        for inside that strategy's scope.
+        for inside that strategy's scope. With `num_train`, the run trains on
+        the first `num_train` training images only (a smaller budget, as
+        chapter 2's memory experiment takes), and its key says so.
         """
         if recipe.devices != tf.distribute.get_strategy().num_replicas_in_sync:
             raise ValueError(
@@ -342,22 +366,31 @@ class Registry:
                 " ask for the run inside `with strategy.scope():` of a strategy with"
                 f" {recipe.devices}."
             )
+        identity_ = identity(model, recipe, self.profile, num_train=num_train)
+        description = f"{model.describe()}; {recipe.describe()}"
+        if num_train is not None:
+            splits = dataclasses.replace(
+                splits,
+                x_train=splits.x_train[:num_train],
+                y_train=splits.y_train[:num_train],
+            )
+            description += f", {num_train:,} training images"
         return self.obtain(
-            identity(model, recipe, self.profile),
+            identity_,
             name=_slug(model, recipe),
-            description=f"{model.describe()}; {recipe.describe()}",
+            description=description,
             train=lambda: training.train(model.build, splits, recipe),
             build=model.build,
         )
 
-    def recorded(self, model, recipe, load_weights=True):
+    def recorded(self, model, recipe, load_weights=True, num_train=None):
         """The recorded Keras run of `model` and `recipe`, or None; never trains.
 
         With ``load_weights=False`` the run has no model, only its record's
         figures and history (for a chapter that cannot run Keras 3, such as
-        the appendix's TF1 graph mode).
+        the appendix's TF1 graph mode). `num_train` is as in `run`.
         """
-        record = self.find(identity(model, recipe, self.profile))
+        record = self.find(identity(model, recipe, self.profile, num_train=num_train))
         if record is None:
             return None
         run = self._load(record, model.build) if load_weights else record.as_run()
@@ -484,6 +517,8 @@ def _slug(model, recipe):
         if model.builder == "stack"
         else "tf1-classifier_lstm"
     )
+    if arguments.get("blank_rows"):
+        size += f"+{arguments['blank_rows']}blank"
     rate = f"{recipe.learning_rate:.0e}".replace("e-0", "e-")
     budget = f"{recipe.epochs}x{recipe.batch_size}"
     return f"{kind}_{size}-{recipe.schedule}_{rate}_{budget}_seed{recipe.seed}"
@@ -603,7 +638,7 @@ COLUMNS = {
 }
 TIME_NOTE = (
     "¹ Training wall time of that run on its machine (the median epoch after the"
-    " first); a run on another machine or day differs. Chapter 7 compares speeds."
+    " first); a run on another machine or day differs. Chapter 8 compares speeds."
 )
 
 
