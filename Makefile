@@ -11,6 +11,7 @@ CHAPTERS = \
 	chapters/05_peepholes.ipynb \
 	chapters/06_gru.ipynb \
 	chapters/07_side_by_side.ipynb \
+	chapters/02_why_gates.ipynb \
 	chapters/09_scaling_out.ipynb \
 	chapters/appendix_tf1_programs.ipynb
 

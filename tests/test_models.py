@@ -131,6 +131,20 @@ def test_stack_rejects_a_bad_number_of_blank_rows(blank_rows):
         models.stack("lstm", 4, blank_rows=blank_rows)
 
 
+def test_a_bidirectional_stack_has_two_copies_of_each_layer():
+    model = models.stack("lstm", 100, bidirectional=True)
+    one_way = models.stack("lstm", 100)
+    lstm = 4 * (28 + 100 + 1) * 100
+    assert model.count_params() == 2 * lstm + (2 * 100 + 1) * 10
+    assert one_way.count_params() == lstm + (100 + 1) * 10
+    assert model.name == "bidirectional_lstm_1x100"
+    spec = models.Spec.of("stack", kind="lstm", num_units=100, bidirectional=True)
+    assert spec.describe() == "Bidirectional LSTM 1x100"
+    assert models.Spec.of("stack", kind="lstm", num_units=100, bidirectional=False) == (
+        models.Spec.of("stack", kind="lstm", num_units=100)
+    )
+
+
 def test_stack_passes_layer_options():
     model = models.stack("gru", 100, reset_after=False)
     assert model.count_params() == 3 * (28 + 100 + 1) * 100 + 1_010
@@ -238,3 +252,31 @@ def test_hidden_states_of_one_layer_are_a_list_of_one():
     (predicted,) = probe.predict(rows)
     assert np.asarray(called).shape == predicted.shape == (3, 28, 6)
     np.testing.assert_allclose(np.asarray(called), predicted, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kind", "opened"),
+    [("lstm", slice(5, 10)), ("gru", slice(0, 5))],  # the forget, the update gate
+)
+def test_keep_bias_opens_only_the_gate_that_keeps_the_state(kind, opened):
+    model = models.stack(kind, 5, keep_bias=3.0)
+    bias = np.asarray(model.layers[0].cell.bias)
+    row = bias[0] if bias.ndim == 2 else bias  # the GRU's input row
+    expected = np.zeros_like(row)
+    expected[opened] = 3.0
+    np.testing.assert_array_equal(row, expected)
+    if bias.ndim == 2:
+        np.testing.assert_array_equal(bias[1], 0.0)
+    # A copy made from the layer's config (as hidden_states makes) starts the same.
+    copy = (
+        models.stack(kind, 5, keep_bias=3.0)
+        .layers[0]
+        .__class__.from_config(model.layers[0].get_config())
+    )
+    copy.build((None, 28, 28))
+    np.testing.assert_array_equal(np.asarray(copy.cell.bias), bias)
+
+
+def test_keep_bias_needs_a_gate_that_keeps():
+    with pytest.raises(ValueError, match="keep_bias applies to the gate"):
+        models.stack("simple_rnn", 4, keep_bias=3.0)

@@ -71,3 +71,33 @@ def test_accuracy_against_cost_draws_each_run_as_its_model():
     assert filled[0][3] == 1 and tuple(gru[0]) != tuple(filled[0])
     names = [text.get_text() for text in figure.legends[0].get_texts()]
     assert names[:4] == ["LSTM", "GRU", "1x100", "3x150"]
+
+
+def test_gradients_by_distance_draws_a_log_panel_per_entry_from_the_last_row():
+    norms = np.array([1.0, 0.1, 0.01])
+    figure = plots.gradients_by_distance(
+        {"at initialisation": {"LSTM": norms}, "after training": {"LSTM": norms * 2}}
+    )
+    first, second = figure.axes
+    assert first.get_yscale() == second.get_yscale() == "log"
+    assert first.get_title() == "at initialisation"
+    (line,) = second.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [0, 1, 2])
+    np.testing.assert_array_equal(line.get_ydata(), norms * 2)
+
+
+def test_accuracy_against_blank_rows_plots_percent_in_order_of_rows():
+    figure = plots.accuracy_against_blank_rows({"GRU": {50: 0.5, 0: 0.9}})
+    line = figure.axes[0].get_lines()[0]
+    np.testing.assert_array_equal(line.get_xdata(), [0, 50])
+    np.testing.assert_allclose(line.get_ydata(), [90.0, 50.0])
+
+
+def test_clipping_steps_draws_norm_and_loss_per_step():
+    import pandas as pd
+
+    history = pd.DataFrame({"gradient_norm": [5.0, 2.0], "loss": [2.3, 1.9]})
+    figure = plots.clipping_steps({"clipped": history})
+    norm_ax, loss_ax = figure.axes
+    np.testing.assert_array_equal(norm_ax.get_lines()[0].get_ydata(), [5.0, 2.0])
+    np.testing.assert_array_equal(loss_ax.get_lines()[0].get_xdata(), [1, 2])

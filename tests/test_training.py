@@ -18,6 +18,15 @@ def compiled_model():
     return model
 
 
+@pytest.fixture
+def without_xla(monkeypatch):
+    """Train without XLA: its compile of even a four-unit unrolled model takes about
+    25 s here, and the tests that use this are about seeds, schedules and rows, not
+    XLA (`test_speed_options_use_xla_for_small_batches_only` is; the chapters train
+    with it in the smoke profile)."""
+    monkeypatch.setattr(training, "XLA_MAX_BATCH_SIZE", 0)
+
+
 def test_fit_returns_history_timing_and_test_accuracy(tiny_splits):
     run = training.fit(compiled_model(), tiny_splits, epochs=2, batch_size=16)
     assert list(run.history["epoch"]) == [1, 2]
@@ -64,7 +73,7 @@ def test_seconds_per_epoch_leaves_out_the_first_epoch_and_the_validation():
     assert one.seconds_per_epoch == 30.0
 
 
-def test_train_is_reproducible_with_the_same_seed(tiny_splits):
+def test_train_is_reproducible_with_the_same_seed(tiny_splits, without_xla):
     def run(seed):
         recipe = training.Recipe(epochs=2, batch_size=16, learning_rate=3e-3, seed=seed)
         return training.train(lambda: models.stack("lstm", 4), tiny_splits, recipe)
@@ -130,7 +139,7 @@ def test_steps_per_epoch_counts_the_short_last_batch():
     assert training.steps_per_epoch(2_001, 50) == 41
 
 
-def test_accuracy_by_rows_ends_at_the_models_accuracy(tiny_splits):
+def test_accuracy_by_rows_ends_at_the_models_accuracy(tiny_splits, without_xla):
     recipe = training.Recipe(epochs=1, batch_size=16, learning_rate=1e-2, seed=0)
     run = training.train(lambda: models.stack("gru", 6, 2), tiny_splits, recipe)
 
@@ -141,6 +150,35 @@ def test_accuracy_by_rows_ends_at_the_models_accuracy(tiny_splits):
     assert curve.shape == (28,)
     assert curve[-1] == pytest.approx(run.test_accuracy)
     assert ((0 <= curve) & (curve <= 1)).all()
+
+
+def test_reading_the_first_rows_agrees_with_reading_the_state_after_them():
+    keras.utils.set_random_seed(0)
+    model = models.stack("lstm", 6)
+    images = np.random.default_rng(0).uniform(size=(40, 28, 28)).astype("float32")
+    labels = np.argmax(model.predict(images[:, :], verbose=0), axis=-1)
+    labels[::2] = (labels[::2] + 1) % 10  # half right at the end, not all
+
+    by_state = training.accuracy_by_rows(model, images, labels)
+    by_rows = training.accuracy_on_first_rows(model, images, labels)
+
+    np.testing.assert_allclose(by_rows, by_state)
+    assert by_rows[-1] == pytest.approx(0.5)
+
+
+def test_a_model_that_reads_both_ways_is_run_on_the_first_rows():
+    keras.utils.set_random_seed(0)
+    model = models.stack("gru", 4, bidirectional=True)
+    images = np.random.default_rng(1).uniform(size=(12, 28, 28)).astype("float32")
+    labels = np.arange(12) % 10
+
+    curve = training.accuracy_by_rows(model, images, labels)
+
+    np.testing.assert_allclose(
+        curve, training.accuracy_on_first_rows(model, images, labels)
+    )
+    final = np.argmax(model.predict(images, verbose=0), axis=-1)
+    assert curve[-1] == pytest.approx(np.mean(final == labels))
 
 
 def test_accuracy_by_rows_needs_a_dense_output_layer():
@@ -172,7 +210,7 @@ def test_recipe_rejects_what_cannot_train():
     )
 
 
-def test_a_constant_recipe_keeps_its_rate(tiny_splits):
+def test_a_constant_recipe_keeps_its_rate(tiny_splits, without_xla):
     recipe = training.Recipe(
         epochs=1, batch_size=16, learning_rate=1e-3, seed=0, schedule="constant"
     )

@@ -12,6 +12,7 @@ from keras import ops
 
 __all__ = [
     "PeepholeLSTMCell",
+    "KeepGateBias",
     "check_units",
     "unit_forget_bias",
 ]
@@ -47,6 +48,33 @@ def unit_forget_bias(units, bias_initializer="zeros"):
         )
 
     return initializer
+
+
+@keras.saving.register_keras_serializable(package="rnnbook")
+class KeepGateBias(keras.initializers.Initializer):
+    """A gated cell's bias: zero, except the gate that keeps the state, at `value`.
+
+    The gate that keeps the state is block `block` of `num_blocks` side by
+    side: the forget gate of an LSTM (block 1 of i, f, c, o) or the update
+    gate of a GRU (block 0 of z, r, h). A GRU with ``reset_after=True`` has a
+    (2, 3 * units) bias, an input and a recurrent row; `value` goes into the
+    input row. Chapter 2 ("Why the untrained gates forget") starts these
+    gates open with it, where Keras starts them at 1 (LSTM) and 0 (GRU).
+    """
+
+    def __init__(self, value, block, num_blocks):
+        self.value, self.block, self.num_blocks = float(value), block, num_blocks
+
+    def __call__(self, shape, dtype=None):
+        units = shape[-1] // self.num_blocks
+        mask = ops.arange(shape[-1]) // units == self.block
+        row = ops.where(mask, self.value, 0.0)
+        if len(shape) == 2:
+            row = ops.stack([row, ops.zeros_like(row)])
+        return ops.cast(row, dtype or "float32")
+
+    def get_config(self):
+        return {"value": self.value, "block": self.block, "num_blocks": self.num_blocks}
 
 
 @keras.saving.register_keras_serializable(package="rnnbook")

@@ -41,6 +41,26 @@ DATA = {
 # same settings (widths, batch sizes, learning rates) for one epoch.
 CHAPTERS = {
     "01_mnist_as_sequences": {},
+    # Chapter 2 measures the gradients of the one-layer models of chapter 3
+    # (its width and budget) on `num_images` test images; its memory
+    # experiment trains each kind on digits followed by k blank rows, on the
+    # first `memory_num_train` training images for `memory_epochs`; its
+    # exploding case trains a plain cell with a recurrent kernel `exploding_gain`
+    # times an orthogonal one for `exploding_steps`, without and with clipping.
+    "02_why_gates": {
+        "kinds": ("simple_rnn", "lstm", "gru"),
+        "num_images": 500,
+        "forget_bias": 3.0,  # the opened keeping gates' initial bias
+        "blank_rows": (0, 25, 50, 100),
+        "opened_blank_rows": (50, 100),
+        "memory_num_train": 15_000,
+        "memory_epochs": 3,
+        "exploding_gain": 2.0,
+        "exploding_steps": 300,
+        "clipnorm": 1.0,
+        "sgd_learning_rate": 0.1,
+        "seed": 0,
+    },
     "03_single_lstm": {
         "num_units": 100,
         "batch_size": 50,
@@ -104,6 +124,14 @@ SMOKE_EPOCHS = 1
 # What the smoke profile changes besides the epochs: two seeds still give a
 # standard deviation; the speed chapter times two small models briefly.
 SMOKE_OVERRIDES = {
+    "02_why_gates": {
+        "num_images": 50,
+        "blank_rows": (0, 25),
+        "opened_blank_rows": (25,),
+        "memory_num_train": 1_000,
+        "memory_epochs": 1,
+        "exploding_steps": 20,
+    },
     "07_side_by_side": {"seeds": (0, 1)},
     "08_training_speed": {
         "num_images": 100,

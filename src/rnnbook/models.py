@@ -94,7 +94,16 @@ RECURRENT_LAYERS = {
 }
 
 
-def stack(kind, num_units, num_layers=1, name=None, blank_rows=0, **layer_options):
+def stack(
+    kind,
+    num_units,
+    num_layers=1,
+    name=None,
+    blank_rows=0,
+    bidirectional=False,
+    keep_bias=None,
+    **layer_options,
+):
     """`num_layers` recurrent layers of `num_units` each, then a dense layer of logits.
 
     Every layer but the last returns its whole sequence of hidden states,
@@ -112,6 +121,13 @@ def stack(kind, num_units, num_layers=1, name=None, blank_rows=0, **layer_option
             first recurrent layer reads it (chapter 2, "How long can it
             remember?"): the digit must then be remembered over that many
             more steps before the answer.
+        bidirectional: Wrap every recurrent layer in ``keras.layers.Bidirectional``:
+            one copy reads the rows top-down, another bottom-up, and their
+            states are concatenated (chapter 7, "Reading both ways"); twice the
+            recurrent weights.
+        keep_bias: For an LSTM or a GRU, the initial bias of the gate that
+            keeps the state (`rnnbook.cells.KeepGateBias`), every other bias
+            zero; None keeps Keras's start (forget gate 1, update gate 0).
         **layer_options: Passed to every recurrent layer, over `STACK_DEFAULTS`:
             for example ``reset_after=False`` for a GRU, or ``unroll=False``
             for a loop instead of the book's unrolled steps.
@@ -151,6 +167,8 @@ def stack(kind, num_units, num_layers=1, name=None, blank_rows=0, **layer_option
         )
     layer = RECURRENT_LAYERS[kind]
     options = {**STACK_DEFAULTS, **layer_options}
+    if keep_bias is not None:
+        options.update(_keep_bias_options(kind, keep_bias))
     recurrent = [
         layer(
             num_units,
@@ -160,6 +178,11 @@ def stack(kind, num_units, num_layers=1, name=None, blank_rows=0, **layer_option
         )
         for depth in range(num_layers)
     ]
+    if bidirectional:
+        recurrent = [
+            keras.layers.Bidirectional(layer, name=f"bidirectional_{layer.name}")
+            for layer in recurrent
+        ]
     padding = (
         [keras.layers.ZeroPadding1D((0, blank_rows), name="blank_rows")]
         if blank_rows
@@ -172,8 +195,26 @@ def stack(kind, num_units, num_layers=1, name=None, blank_rows=0, **layer_option
             *recurrent,
             keras.layers.Dense(data.NUM_CLASSES, name="classifier"),
         ],
-        name=name or f"{kind}_{num_layers}x{num_units}",
+        name=name
+        or f"{'bidirectional_' * bidirectional}{kind}_{num_layers}x{num_units}",
     )
+
+
+# Where the gate that keeps the state sits in each gated layer's bias.
+_KEEP_GATES = {"lstm": (1, 4), "gru": (0, 3)}
+
+
+def _keep_bias_options(kind, value):
+    """The layer options that start `kind`'s keeping gate at bias `value`."""
+    if kind not in _KEEP_GATES:
+        raise ValueError(
+            f"keep_bias applies to the gate that keeps an LSTM's or a GRU's state;"
+            f" {kind!r} has none of that kind here."
+        )
+    options = {"bias_initializer": cells.KeepGateBias(value, *_KEEP_GATES[kind])}
+    if kind == "lstm":
+        options["unit_forget_bias"] = False  # else Keras sets the forget gate to 1
+    return options
 
 
 def hidden_states(model):
@@ -298,11 +339,12 @@ class Spec:
             output = ", softmax output" if arguments.get("output_activation") else ""
             return f"LSTM 1x{arguments['num_units']}, TF1 classifier{output}"
         kind = arguments.pop("kind")
+        both_ways = "Bidirectional " if arguments.pop("bidirectional", False) else ""
         size = f"{arguments.pop('num_layers', 1)}x{arguments.pop('num_units')}"
         options = "".join(
             f", {name}={value}" for name, value in sorted(arguments.items())
         )
-        return f"{KIND_NAMES[kind]} {size}{options}"
+        return f"{both_ways}{KIND_NAMES[kind]} {size}{options}"
 
 
 def _defaults(builder, kind=None):

@@ -22,6 +22,9 @@ __all__ = [
     "seed_bands",
     "lstm_gate_heatmaps",
     "accuracy_by_rows",
+    "gradients_by_distance",
+    "accuracy_against_blank_rows",
+    "clipping_steps",
     "gates_per_row",
     "matmul_speed",
     "candidate_ratios",
@@ -678,6 +681,84 @@ def accuracy_by_rows(curves):
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def gradients_by_distance(panels, ylabel="median ||dL/dh_t||"):
+    """Gradient norms against the rows back from the last, a panel each, log scale.
+
+    `panels` maps a panel's title to ``{label: norms}``, each `norms` an
+    array as `rnnbook.gradients.norms_by_distance` gives it (entry d is d
+    rows before the last). The panels share their y axis, so that one can
+    read how far apart they are (chapter 2, "Gradients against distance").
+    """
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(3.6 * len(panels) + 0.6, 3.8), sharey=True
+    )
+    axes = np.atleast_1d(axes)
+    for ax, (title, curves) in zip(axes, panels.items()):
+        for label, norms in curves.items():
+            norms = np.asarray(norms)
+            ax.plot(
+                np.arange(len(norms)), norms, marker="o", markersize=2.5, label=label
+            )
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("rows before the last (T - t)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize="small")
+    axes[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_against_blank_rows(curves):
+    """Test accuracy against the blank rows after each digit, a line per cell.
+
+    `curves` maps a label to ``{blank_rows: accuracy}`` (accuracy in [0, 1]);
+    the dotted line is chance (chapter 2, "How long can it remember?").
+    """
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    for label, points in curves.items():
+        blank_rows = sorted(points)
+        ax.plot(
+            blank_rows,
+            [100 * points[k] for k in blank_rows],
+            marker="o",
+            label=label,
+        )
+    ax.axhline(10, color="gray", linestyle=":", linewidth=1)
+    ax.annotate("chance", (0, 12), fontsize="small", color="gray")
+    ax.set_xlabel("blank rows after the digit (k)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="center left")  # clear of the lines
+    fig.tight_layout()
+    return fig
+
+
+def clipping_steps(histories):
+    """Gradient norm and loss per training step, a line per run (log scales).
+
+    `histories` maps a label to a table with columns ``gradient_norm`` (the
+    norm before any clipping) and ``loss``, a row per step (chapter 2,
+    "Exploding gradients and clipping").
+    """
+    fig, (norm_ax, loss_ax) = plt.subplots(1, 2, figsize=(9.6, 3.6))
+    for label, history in histories.items():
+        steps = np.arange(1, len(history) + 1)
+        norm_ax.plot(steps, history["gradient_norm"], linewidth=1, label=label)
+        loss_ax.plot(steps, history["loss"], linewidth=1, label=label)
+    norm_ax.set_yscale("log")
+    norm_ax.set_ylabel("gradient norm (before clipping)")
+    loss_ax.set_yscale("log")
+    loss_ax.set_ylabel("training loss of the batch")
+    for ax in (norm_ax, loss_ax):
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
 

@@ -517,6 +517,8 @@ def _slug(model, recipe):
         if model.builder == "stack"
         else "tf1-classifier_lstm"
     )
+    if arguments.get("bidirectional"):
+        kind = f"bidirectional_{kind}"
     if arguments.get("blank_rows"):
         size += f"+{arguments['blank_rows']}blank"
     rate = f"{recipe.learning_rate:.0e}".replace("e-0", "e-")

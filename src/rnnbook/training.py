@@ -39,6 +39,7 @@ __all__ = [
     "train",
     "fit",
     "accuracy_by_rows",
+    "accuracy_on_first_rows",
 ]
 
 # Keras runs this many training steps per call from Python into TensorFlow,
@@ -412,7 +413,14 @@ def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
     through the model's trained output layer, as if the digit ended there
     (chapter 7, "How many rows does it need?"). Returns an array whose entry
     k - 1 is the accuracy after k rows; the last entry is the model's accuracy.
+
+    A model that reads both ways (``keras.layers.Bidirectional``) has no state
+    "after k rows" to read: its backward copy starts at the last row. It is
+    run on the first k rows instead (`accuracy_on_first_rows`), so that its
+    backward copy starts at row k, as if the digit ended there.
     """
+    if any(isinstance(layer, keras.layers.Bidirectional) for layer in model.layers):
+        return accuracy_on_first_rows(model, images, labels, batch_size)
     classifier = model.layers[-1]
     if not isinstance(classifier, keras.layers.Dense):
         raise ValueError(
@@ -430,3 +438,24 @@ def accuracy_by_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
             predictions == np.asarray(labels[start : start + batch_size])[:, None]
         )
     return np.concatenate(correct).mean(axis=0)
+
+
+def accuracy_on_first_rows(model, images, labels, batch_size=EVALUATION_BATCH_SIZE):
+    """Accuracy of `model` run on only the first k rows of `images`, for every k.
+
+    The same layers and weights, called on (batch, k, features) inputs: for a
+    model that reads top-down only, the same as `accuracy_by_rows` (which is
+    faster, one pass over all rows), and the only way for one that also reads
+    bottom-up. Returns an array whose entry k - 1 is the accuracy after k rows.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    correct = np.zeros(images.shape[1])
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        for k in range(1, images.shape[1] + 1):
+            outputs = batch[:, :k]
+            for layer in model.layers:  # eagerly: no graph to trace per k
+                outputs = layer(outputs)
+            predictions = np.argmax(np.asarray(outputs), axis=-1)
+            correct[k - 1] += np.sum(predictions == labels[start : start + batch_size])
+    return correct / len(images)
