@@ -17,6 +17,15 @@ import pytest
 CHAPTERS = pathlib.Path(__file__).parent.parent / "chapters"
 
 SABOTAGES = {
+    "numpy_bptt_off": (
+        "02_why_gates",
+        "reference.simple_rnn_gradients(",
+        (
+            "_backward = reference.simple_rnn_backward\ndef _off(*args):\n    found ="
+            " _backward(*args)\n    found['states'] = found['states'] + 1e-3\n   "
+            " return found\nreference.simple_rnn_backward = _off"
+        ),
+    ),
     "numpy_lstm_off": (
         "03_single_lstm",
         '"all hidden states, Keras vs NumPy"',
