@@ -136,9 +136,19 @@ def test_tf1_training_step_learns_a_fixed_batch(cell_name, num_layers, options):
     with legacy.training_step(
         cell_name, 16, num_layers, learning_rate=1e-2, **options
     ) as step:
-        losses = [step(images, labels) for _ in range(60)]
+        losses = [step(images, labels) for _ in range(100)]
 
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_tf1_training_steps_built_alike_start_alike():
+    images, labels = np.ones((4, 28, 28), np.float32), np.arange(4)
+    first_losses = {}
+    for seed in (0, 0, 1):
+        with legacy.training_step("LSTMCell", 8, 2, seed=seed) as step:
+            first_losses.setdefault(seed, []).append(step(images, labels))
+    assert first_losses[0][0] == first_losses[0][1]
+    assert first_losses[1][0] != first_losses[0][0]
 
 
 def test_a_closed_tf1_training_step_says_so():

@@ -11,6 +11,7 @@ that the appendix can run the original programs.
 """
 
 import contextlib
+import random
 import types
 import warnings
 
@@ -89,18 +90,21 @@ def run_cell(cell_name, num_units, inputs, weights, **options):
             return session.run((outputs, state), {placeholder: inputs})
 
 
-def training_step(cell_name, num_units, num_layers=1, learning_rate=1e-3, **options):
+def training_step(
+    cell_name, num_units, num_layers=1, learning_rate=1e-3, seed=0, **options
+):
     """The TF1 programs' training graph, as a `TrainingStep`: one Adam step per call.
 
     `num_layers` cells `cell_name` in a ``MultiRNNCell`` (a single cell
     without it), ``dynamic_rnn`` over the rows, a dense layer on the top
     layer's final hidden state, softmax cross-entropy and Adam: the graph of
     the TF1 programs, built in a private ``tf.Graph`` (chapter 8 times it as
-    the baseline).
+    the baseline). `seed` fixes every initial weight, so two steps built
+    alike start alike.
     """
     graph = tf.Graph()
-    with graph.as_default(), _without_deprecation_notices():
-        tf.compat.v1.set_random_seed(0)
+    with graph.as_default(), _without_deprecation_notices(), _seeded_cells(seed):
+        tf.compat.v1.set_random_seed(seed)
         images = tf.compat.v1.placeholder(tf.float32, [None, 28, 28])
         labels = tf.compat.v1.placeholder(tf.int64, [None])
         layers = [make_cell(cell_name, num_units, **options) for _ in range(num_layers)]
@@ -158,6 +162,26 @@ class TrainingStep:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+@contextlib.contextmanager
+def _seeded_cells(seed):
+    """Seed the initialisers of the TF1 cells built inside, then restore.
+
+    The cells' default ``glorot_uniform`` ignores the graph's seed: tf-keras
+    draws each initialiser's seed from ``backend._SEED_GENERATOR`` (what
+    ``tf_keras.utils.set_random_seed`` sets) or else from Python's `random`.
+    Setting that generator only while the graph is built keeps the process's
+    global random state untouched.
+    """
+    from tf_keras.src import backend
+
+    previous = getattr(backend._SEED_GENERATOR, "generator", None)
+    backend._SEED_GENERATOR.generator = random.Random(seed)
+    try:
+        yield
+    finally:
+        backend._SEED_GENERATOR.generator = previous
 
 
 @contextlib.contextmanager
