@@ -146,11 +146,19 @@ SMOKE_OVERRIDES = {
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """One row of the table: the data sizes and each chapter's settings."""
+    """One row of the table: the data sizes, each chapter's settings, and `xla`.
+
+    `xla` says whether the book's training path may compile training steps
+    with XLA (`rnnbook.training.speed_options`). The smoke profile does not:
+    on two cores XLA takes about 25 s to compile even a small model, more than
+    a smoke run trains, and what a smoke run checks does not depend on it (the
+    benchmark's tests still compile every XLA candidate).
+    """
 
     name: str
     data: types.SimpleNamespace
     chapters: dict
+    xla: bool = True
 
     def chapter(self, name):
         """Return the settings of chapter `name` (e.g. ``"03_single_lstm"``)."""
@@ -178,6 +186,7 @@ PROFILES = {
         "smoke",
         types.SimpleNamespace(**DATA["smoke"]),
         {name: _smoke_settings(name, s) for name, s in CHAPTERS.items()},
+        xla=False,
     ),
 }
 

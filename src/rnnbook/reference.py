@@ -143,23 +143,29 @@ def simple_rnn_backward(inputs, outputs, kernel, recurrent_kernel, d_outputs):
 
 
 def simple_rnn_gradients(
-    inputs, labels, kernel, recurrent_kernel, bias, dense_kernel, dense_bias
+    inputs,
+    labels,
+    kernel,
+    recurrent_kernel,
+    bias,
+    dense_kernel,
+    dense_bias,
+    backward=simple_rnn_backward,
 ):
     """The loss of a SimpleRNN classifier and its gradients, by hand (chapter 2).
 
     The model is the book's: `simple_rnn` over the rows, a dense layer of
     logits on the last hidden state, mean cross-entropy. Returns the loss and
-    the gradients of `simple_rnn_backward`, with ``dense_kernel`` and
-    ``dense_bias`` added.
+    the gradients of `backward`, with ``dense_kernel`` and ``dense_bias``
+    added. `backward` takes `simple_rnn_backward`'s arguments; the chapter and
+    the tests pass a deliberately wrong one to see the check catch it.
     """
     outputs, h = simple_rnn(inputs, kernel, recurrent_kernel, bias)
     dense_kernel, dense_bias = as_float64(dense_kernel, dense_bias)
     loss, d_logits = cross_entropy(h @ dense_kernel + dense_bias, labels)
     d_outputs = np.zeros_like(outputs)
     d_outputs[:, -1] = d_logits @ dense_kernel.T  # the classifier reads h_T only
-    gradients = simple_rnn_backward(
-        inputs, outputs, kernel, recurrent_kernel, d_outputs
-    )
+    gradients = backward(inputs, outputs, kernel, recurrent_kernel, d_outputs)
     gradients["dense_kernel"] = h.T @ d_logits
     gradients["dense_bias"] = d_logits.sum(axis=0)
     return loss, gradients

@@ -138,13 +138,16 @@ def _check_num_train(num_train, profile):
     return int(num_train)
 
 
-def keras_path(recipe, model=None):
+def keras_path(recipe, model=None, profile=None):
     """How a Keras run's steps are executed (`rnnbook.training.speed_options`, unroll).
 
     `model` (the model's spec as a dict) may set ``unroll`` itself; otherwise
-    the layers unroll as `rnnbook.models.UNROLL` says.
+    the layers unroll as `rnnbook.models.UNROLL` says. `profile` is the run's
+    (None: the one ``RNNBOOK_PROFILE`` selects).
     """
-    options = training.speed_options(recipe.batch_size, distributed=recipe.devices > 1)
+    options = training.speed_options(
+        recipe.batch_size, distributed=recipe.devices > 1, profile=profile
+    )
     return {"unroll": (model or {}).get("unroll", models.UNROLL), **options}
 
 
@@ -159,7 +162,7 @@ def identity(model, recipe, profile, path=None, libraries=None, num_train=None):
     if isinstance(model, models.Spec):
         model = model.as_dict()
     if isinstance(recipe, training.Recipe):
-        path = keras_path(recipe, model) if path is None else path
+        path = keras_path(recipe, model, profile) if path is None else path
         recipe = dataclasses.asdict(recipe)
     if libraries is None:
         libraries = {"tensorflow": tf.__version__, "keras": keras.__version__}
@@ -379,7 +382,7 @@ class Registry:
             identity_,
             name=_slug(model, recipe),
             description=description,
-            train=lambda: training.train(model.build, splits, recipe),
+            train=lambda: training.train(model.build, splits, recipe, self.profile),
             build=model.build,
         )
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import models
+from rnnbook import config, models
 
 __all__ = [
     "STEPS_PER_EXECUTION",
@@ -154,7 +154,7 @@ class Run:
         return {**labels, **dict(zip(SUMMARY_FIELDS, figures, strict=True))}
 
 
-def speed_options(batch_size, distributed=None):
+def speed_options(batch_size, distributed=None, profile=None):
     """The ``compile`` options of the book's training path (chapter 8's benchmark).
 
     They change how fast a step runs, not what it computes: Keras runs
@@ -169,7 +169,9 @@ def speed_options(batch_size, distributed=None):
     reach the copy of a variable that lives on another logical device
     ("Trying to access resource ... located in device ... CPU:1 from device
     ... CPU:0"). `distributed` says whether one is in use; None asks
-    TensorFlow (``tf.distribute.has_strategy()``).
+    TensorFlow (``tf.distribute.has_strategy()``). A `profile` without
+    ``xla`` (the smoke profile, `rnnbook.config.Profile`) never compiles;
+    None means the one ``RNNBOOK_PROFILE`` selects.
     """
     if batch_size < 1:
         raise ValueError(
@@ -181,7 +183,8 @@ def speed_options(batch_size, distributed=None):
         return {"steps_per_execution": 1, "jit_compile": False}
     return {
         "steps_per_execution": STEPS_PER_EXECUTION,
-        "jit_compile": batch_size <= XLA_MAX_BATCH_SIZE,
+        "jit_compile": config.get_profile(profile).xla
+        and batch_size <= XLA_MAX_BATCH_SIZE,
     }
 
 
@@ -323,28 +326,28 @@ class Recipe:
         )
 
 
-def train(build, splits, recipe):
+def train(build, splits, recipe, profile=None):
     """Seed, build, compile and `fit` a model with `recipe` (a `Recipe`).
 
     `build` is called with no arguments after ``keras.utils.set_random_seed``
     with the recipe's seed, so the same seed gives the same initial weights
-    and the same batches. Compiles with `compile_model`.
+    and the same batches. Compiles with `compile_model` (`profile` as there).
     """
     keras.utils.set_random_seed(recipe.seed)
     model = build()
-    compile_model(model, recipe, num_train=len(splits.x_train))
+    compile_model(model, recipe, num_train=len(splits.x_train), profile=profile)
     return fit(model, splits, epochs=recipe.epochs, batch_size=recipe.batch_size)
 
 
-def compile_model(model, recipe, num_train=None, **options):
+def compile_model(model, recipe, num_train=None, profile=None, **options):
     """Compile `model` as `recipe` says: loss, Adam at its rate and schedule, accuracy.
 
     The one place where the book compiles a model (the chapters through
     `train`, the benchmark, chapter 9's strategies). The cosine schedule
     decays over all of the recipe's steps, so it needs `num_train`, the
     number of training images. The `speed_options` of the recipe's batch size
-    come next, and `options` (``compile`` arguments such as
-    ``jit_compile``) override them.
+    (and of `profile`: None means ``RNNBOOK_PROFILE``'s) come next, and
+    `options` (``compile`` arguments such as ``jit_compile``) override them.
     """
     learning_rate = recipe.learning_rate
     if recipe.schedule == "cosine":
@@ -360,7 +363,7 @@ def compile_model(model, recipe, num_train=None, **options):
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=LOSSES[recipe.loss](),
         metrics=["accuracy"],
-        **{**speed_options(recipe.batch_size), **options},
+        **{**speed_options(recipe.batch_size, profile=profile), **options},
     )
     return model
 
@@ -449,13 +452,13 @@ def accuracy_on_first_rows(model, images, labels, batch_size=EVALUATION_BATCH_SI
     bottom-up. Returns an array whose entry k - 1 is the accuracy after k rows.
     """
     images, labels = np.asarray(images), np.asarray(labels)
+    # One graph per input shape: unrolled layers need to know k, and the 28
+    # traces cost less than running every step eagerly.
+    predict = tf.function(lambda rows: model(rows, training=False))
     correct = np.zeros(images.shape[1])
     for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size]
+        batch = tf.constant(images[start : start + batch_size])
         for k in range(1, images.shape[1] + 1):
-            outputs = batch[:, :k]
-            for layer in model.layers:  # eagerly: no graph to trace per k
-                outputs = layer(outputs)
-            predictions = np.argmax(np.asarray(outputs), axis=-1)
+            predictions = np.argmax(np.asarray(predict(batch[:, :k])), axis=-1)
             correct[k - 1] += np.sum(predictions == labels[start : start + batch_size])
     return correct / len(images)
