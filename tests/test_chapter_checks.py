@@ -21,9 +21,10 @@ SABOTAGES = {
         "02_why_gates",
         "reference.simple_rnn_gradients(",
         (
-            "_backward = reference.simple_rnn_backward\ndef _off(*args):\n    found ="
-            " _backward(*args)\n    found['states'] = found['states'] + 1e-3\n   "
-            " return found\nreference.simple_rnn_backward = _off"
+            "_gradients = reference.simple_rnn_gradients\ndef _off(*args, **options):"
+            "\n    loss, found = _gradients(*args, **options)\n    found['states'] ="
+            " found['states'] + 1e-3\n    return loss, found\n"
+            "reference.simple_rnn_gradients = _off"
         ),
     ),
     "numpy_lstm_off": (
