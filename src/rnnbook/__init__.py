@@ -7,8 +7,9 @@ CPU), `legacy` (TF1's cells and training graph, the oracle and baseline),
 `models` (builders and model specs), `training` (recipes; train, evaluate
 and time), `runs` (the run registry: every training run trained once,
 recorded and shown from its record), `results` (the book's headline table),
-`distribute` (tf.distribute on a split CPU), `bench` (the speed benchmark)
-and `plots`. Import them by name, e.g. ``from rnnbook import config, data``;
+`distribute` (tf.distribute: replicas on a split CPU, and worker processes),
+`cluster` (a cluster of worker processes on this machine), `bench` (the speed
+benchmark) and `plots`. Import them by name, e.g. ``from rnnbook import config, data``;
 importing the package itself loads nothing heavy.
 
 Widths have two names, as in Keras. A layer, or a function that returns one

@@ -112,7 +112,17 @@ CHAPTERS = {
     # program's peephole and GRU variants run one epoch each.
     # Chapter 9 trains chapter 4's model under tf.distribute: the mechanics,
     # not the accuracy, so two epochs; the check compares the first steps.
-    "09_scaling_out": {"num_devices": 2, "epochs": 2, "check_steps": 5, "seed": 0},
+    "09_scaling_out": {
+        "num_devices": 2,
+        "epochs": 2,
+        "check_steps": 5,
+        "seed": 0,
+        # The multi-worker jobs: steps of the custom loop, the step after which
+        # the fault drills strike, and the collective timeout (seconds).
+        "worker_steps": 20,
+        "fault_after": 8,
+        "collective_timeout": 10.0,
+    },
     "appendix_tf1_programs": {
         "epochs_single": 6,
         "epochs_stacked": 10,
@@ -133,6 +143,7 @@ SMOKE_OVERRIDES = {
         "exploding_steps": 20,
     },
     "07_side_by_side": {"seeds": (0, 1)},
+    "09_scaling_out": {"worker_steps": 5, "fault_after": 2, "collective_timeout": 3.0},
     "08_training_speed": {
         "num_images": 100,
         "rounds": 1,
