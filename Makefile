@@ -20,7 +20,7 @@ CHAPTERS = \
 help:
 	@echo "make install  install the book's environment (requirements.txt)"
 	@echo "make book     build the HTML book into _build/html (no training: it shows saved outputs)"
-	@echo "make test     unit tests, every chapter in the smoke profile, and a warning-free book build"
+	@echo "make test     unit tests, every chapter in the smoke profile, a warning-free book build"
 	@echo "make full     re-run every chapter in the full profile, in place, with wall times;"
 	@echo "              recorded runs are loaded (RNNBOOK_RETRAIN=1 make full trains them all)"
 	@echo "make bench    time every way to train the book's models (python -m rnnbook.bench)"
@@ -31,9 +31,9 @@ install:
 book:
 	jupyter-book build . $(BUILD_FLAGS)
 
+# tests/test_book.py builds the book with $(BUILD_FLAGS) itself.
 test:
 	$(PYTHON) -m pytest
-	jupyter-book build . $(BUILD_FLAGS)
 
 # With RNNBOOK_RETRAIN=1, every run recorded before this regeneration started is retrained
 # once: the first chapter that asks trains it, the chapters after it load it (rnnbook.runs).
