@@ -29,9 +29,9 @@ def assert_same_function(reference, candidate, run_with_random_weights):
     candidate.set_weights(weights)
     expected, expected_gradients = outputs_and_gradients(reference, INPUTS)
     outputs, gradients = outputs_and_gradients(candidate, INPUTS)
-    assert np.abs(outputs - expected).max() < 1e-4
+    assert np.abs(outputs - expected).max() < 1e-5
     for got, want in zip(gradients, expected_gradients, strict=True):
-        assert np.abs(got - want).max() < 1e-4 * max(1.0, np.abs(want).max())
+        assert np.abs(got - want).max() < 1e-5 * max(1.0, np.abs(want).max())
 
 
 PAIRS = {
@@ -55,6 +55,22 @@ PAIRS = {
         lambda **o: keras.layers.RNN(cells.PeepholeLSTMCell(12), **o),
         lambda **o: fused.ProjectedLSTM(12, peepholes=True, **o),
     ),
+    "projected_gru_reset_before": (
+        lambda **o: keras.layers.GRU(12, reset_after=False, **o),
+        lambda **o: fused.ProjectedGRU(12, reset_after=False, **o),
+    ),
+    "concat_lstm": (
+        lambda **o: keras.layers.LSTM(12, **o),
+        lambda **o: fused.ConcatLSTM(12, **o),
+    ),
+    "concat_peephole_lstm": (
+        lambda **o: keras.layers.RNN(cells.PeepholeLSTMCell(12), **o),
+        lambda **o: fused.ConcatLSTM(12, peepholes=True, **o),
+    ),
+    "concat_gru": (
+        lambda **o: keras.layers.GRU(12, reset_after=False, **o),
+        lambda **o: fused.ConcatGRU(12, **o),
+    ),
 }
 
 
@@ -71,14 +87,41 @@ def test_fused_layer_equals_keras_layer(
     )
 
 
-LAYERS = [fused.FusedLSTM, fused.ProjectedLSTM, fused.ProjectedGRU]
+def test_the_equality_check_sees_a_wrong_gate(run_with_random_weights):
+    """The check above fails on a layer that differs from Keras's in one gate."""
+
+    class WrongForgetGate(fused.ConcatLSTM):
+        def update(self, z, c):
+            z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
+            return super().update(tf.concat([z_i, 1.01 * z_f, z_c, z_o], -1), c)
+
+    with pytest.raises(AssertionError):
+        assert_same_function(
+            keras.layers.LSTM(12), WrongForgetGate(12), run_with_random_weights
+        )
+
+
+LAYERS = [
+    fused.FusedLSTM,
+    fused.ProjectedLSTM,
+    fused.ProjectedGRU,
+    fused.ConcatLSTM,
+    fused.ConcatGRU,
+]
+KERAS_OF = {
+    fused.ProjectedGRU: keras.layers.GRU,
+    fused.ConcatGRU: lambda units: keras.layers.GRU(units, reset_after=False),
+}
+
+
+def test_concat_gru_has_tf1s_convention_only():
+    with pytest.raises(ValueError, match="reset_after must be False"):
+        fused.ConcatGRU(4, reset_after=True)
 
 
 @pytest.mark.parametrize("make", LAYERS)
 def test_initial_weights_match_keras(make):
-    keras_layer = (
-        keras.layers.GRU if make is fused.ProjectedGRU else keras.layers.LSTM
-    )(5)
+    keras_layer = KERAS_OF.get(make, keras.layers.LSTM)(5)
     layer = make(5)
     keras_layer(INPUTS), layer(INPUTS)
     for ours, theirs in zip(
@@ -115,7 +158,7 @@ def test_bad_units_are_rejected(units):
             make(units)
 
 
-@pytest.mark.parametrize("make", [fused.ProjectedLSTM, fused.ProjectedGRU])
-def test_projected_layers_need_a_fixed_number_of_steps(make):
+@pytest.mark.parametrize("make", LAYERS[1:])
+def test_unrolled_layers_need_a_fixed_number_of_steps(make):
     with pytest.raises(ValueError, match="fixed number of time steps"):
         keras.Sequential([keras.Input((None, 28)), make(4)])
