@@ -391,7 +391,7 @@ class ProjectedGRU(_GRUGates, ProjectedRecurrence):
 
 @keras.saving.register_keras_serializable(package="rnnbook")
 class ConcatGRU(_GRUGates, ConcatRecurrence):
-    """``keras.layers.GRU(units, reset_after=False)`` computed as TF1's ``GRUCell`` does.
+    """``keras.layers.GRU(units, reset_after=False)`` computed as TF1's ``GRUCell``.
 
     Per step, one multiply of [x_t, h_{t-1}] for the gates z and r, and one
     of [x_t, r * h_{t-1}] for the candidate. TF1's convention only: with the
