@@ -198,7 +198,8 @@ def test_stack_takes_unroll_false(kind):
     model = models.stack(kind, 8, 2, unroll=False)
     assert [layer.unroll for layer in model.layers[:-1]] == [False, False]
     assert all(
-        layer.unroll is models.UNROLL for layer in models.stack(kind, 8, 2).layers[:-1]
+        layer.unroll is models.unroll_default()
+        for layer in models.stack(kind, 8, 2).layers[:-1]
     )
 
 

@@ -1,7 +1,8 @@
 """rnnbook: the helpers every chapter of the book imports.
 
 Modules, in the order data flows through them: `config` (run profiles),
-`data` (MNIST as row sequences), `reference` (the cell equations in NumPy),
+`devices` (a GPU, bfloat16: what the training path can use), `data` (MNIST
+as row sequences), `reference` (the cell equations in NumPy),
 `cells` (the peephole LSTM cell Keras lacks), `fused` (faster layers for the
 CPU), `legacy` (TF1's cells and training graph, the oracle and baseline),
 `models` (builders and model specs), `training` (recipes; train, evaluate

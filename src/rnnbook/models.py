@@ -11,10 +11,11 @@ import inspect
 
 import keras
 
-from rnnbook import cells, data
+from rnnbook import cells, data, devices
 
 __all__ = [
     "UNROLL",
+    "unroll_default",
     "INPUT_SHAPE",
     "STACK_DEFAULTS",
     "RECURRENT_LAYERS",
@@ -28,15 +29,27 @@ __all__ = [
     "Spec",
 ]
 
-# The layers run with `unroll=True`: for 28 steps, Keras then builds one
-# straight-line graph instead of a `tf.while_loop`, which trains faster on
-# the CPU (chapter 8 measures it). The arithmetic is the same.
+# On a CPU the layers run with `unroll=True`: for 28 steps, Keras then builds
+# one straight-line graph instead of a `tf.while_loop`, which trains faster
+# there (chapter 8 measures it). The arithmetic is the same.
 UNROLL = True
+
+
+def unroll_default(gpu=None):
+    """Whether the book's layers unroll here: `UNROLL` on a CPU, False on a GPU.
+
+    On a GPU, Keras runs an LSTM or GRU as one fused cuDNN kernel only when
+    ``unroll=False`` (chapter 8, "What to use on a GPU"). `gpu` says whether
+    one is in use; None asks TensorFlow (`rnnbook.devices.has_gpu`).
+    """
+    return UNROLL and not (devices.has_gpu() if gpu is None else gpu)
+
 
 INPUT_SHAPE = (data.IMAGE_SIZE, data.IMAGE_SIZE)
 
 # The layer options `stack` sets unless told otherwise (they replace the layers'
-# defaults).
+# defaults). They define the book's models (`Spec`): on a GPU, `stack` builds
+# the same model with ``unroll=False`` (`unroll_default`), a speed setting only.
 STACK_DEFAULTS = {"unroll": UNROLL}
 
 
@@ -53,7 +66,7 @@ def single_lstm(num_units, output_activation=None, name="single_lstm"):
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE, name="rows"),
-            keras.layers.LSTM(num_units, unroll=UNROLL, name="lstm"),
+            keras.layers.LSTM(num_units, unroll=unroll_default(), name="lstm"),
             keras.layers.Dense(
                 data.NUM_CLASSES,
                 activation=output_activation,
@@ -128,9 +141,10 @@ def stack(
         keep_bias: For an LSTM or a GRU, the initial bias of the gate that
             keeps the state (`rnnbook.cells.KeepGateBias`), every other bias
             zero; None keeps Keras's start (forget gate 1, update gate 0).
-        **layer_options: Passed to every recurrent layer, over `STACK_DEFAULTS`:
-            for example ``reset_after=False`` for a GRU, or ``unroll=False``
-            for a loop instead of the book's unrolled steps.
+        **layer_options: Passed to every recurrent layer, over `STACK_DEFAULTS`
+            (``unroll`` as `unroll_default` says): for example
+            ``reset_after=False`` for a GRU, or ``unroll=False`` for a loop
+            instead of the book's unrolled steps.
 
     Returns:
         An uncompiled ``keras.Sequential`` from (batch, 28, 28) rows to
@@ -166,7 +180,7 @@ def stack(
             " of the options."
         )
     layer = RECURRENT_LAYERS[kind]
-    options = {**STACK_DEFAULTS, **layer_options}
+    options = {**STACK_DEFAULTS, "unroll": unroll_default(), **layer_options}
     if keep_bias is not None:
         options.update(_keep_bias_options(kind, keep_bias))
     recurrent = [

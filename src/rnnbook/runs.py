@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import config, data, models, tables, training
+from rnnbook import config, data, devices, models, tables, training
 
 __all__ = [
     "RETRAIN_VARIABLE",
@@ -139,14 +139,18 @@ def _check_num_train(num_train, profile):
 
 
 def keras_path(recipe, model=None, profile=None):
-    """How a Keras run's steps are executed (`rnnbook.training.speed_options`, unroll).
+    """How a Keras run's steps are executed on a CPU (`training.speed_options`, unroll).
 
     `model` (the model's spec as a dict) may set ``unroll`` itself; otherwise
     the layers unroll as `rnnbook.models.UNROLL` says. `profile` is the run's
-    (None: the one ``RNNBOOK_PROFILE`` selects).
+    (None: the one ``RNNBOOK_PROFILE`` selects). Always the CPU's path, the
+    one the book's runs were recorded with: on a GPU the same model trains
+    with cuDNN's kernels (another speed, the same function), and a reader
+    there still loads the recorded runs; a run trained there says so in its
+    record's environment (``gpus``).
     """
     options = training.speed_options(
-        recipe.batch_size, distributed=recipe.devices > 1, profile=profile
+        recipe.batch_size, distributed=recipe.devices > 1, profile=profile, gpu=False
     )
     return {"unroll": (model or {}).get("unroll", models.UNROLL), **options}
 
@@ -196,11 +200,7 @@ def cpu_model():
 
 def cpu_features():
     """The vector and matrix extensions that change float32 and bfloat16 kernels."""
-    cpuinfo = pathlib.Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        return []
-    match = re.search(r"^flags\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-    flags = set(match.group(1).split()) if match else set()
+    flags = devices.cpu_flags()
     return [
         flag
         for flag in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
@@ -217,6 +217,7 @@ def environment():
         "cpu": cpu_model(),
         "cpu_features": cpu_features(),
         "cores": os.cpu_count(),
+        "gpus": [gpu.name for gpu in devices.gpus()],
         "platform": platform.platform(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

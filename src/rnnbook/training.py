@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import config, models
+from rnnbook import config, devices, models
 
 __all__ = [
     "STEPS_PER_EXECUTION",
@@ -154,15 +154,20 @@ class Run:
         return {**labels, **dict(zip(SUMMARY_FIELDS, figures, strict=True))}
 
 
-def speed_options(batch_size, distributed=None, profile=None):
+def speed_options(batch_size, distributed=None, profile=None, gpu=None):
     """The ``compile`` options of the book's training path (chapter 8's benchmark).
 
     They change how fast a step runs, not what it computes: Keras runs
-    `STEPS_PER_EXECUTION` steps per call, and with batches of at most
-    `XLA_MAX_BATCH_SIZE` XLA compiles the training step (``jit_compile=True``),
-    fusing each time step's small element-wise operations, which take most of
-    the time at that size. With the larger batches of the stacks the
-    multiplies dominate, and XLA ran them slower than TensorFlow's own kernels.
+    `STEPS_PER_EXECUTION` steps per call, and on a CPU, with batches of at
+    most `XLA_MAX_BATCH_SIZE`, XLA compiles the training step
+    (``jit_compile=True``), fusing each time step's small element-wise
+    operations, which take most of the time at that size. With the larger
+    batches of the stacks the multiplies dominate, and XLA ran them slower
+    than TensorFlow's own kernels. On a GPU XLA stays off: Keras runs its
+    fused cuDNN kernels only outside XLA (and `rnnbook.models.unroll_default`
+    keeps the layers rolled for them). `gpu` says whether one is in use;
+    None asks TensorFlow (`rnnbook.devices.has_gpu`).
+
     Under a ``tf.distribute`` strategy (chapter 9) Keras runs one step per
     call, as its multi-step loop fails there in Keras 3 ("You must feed a
     value for placeholder tensor"), and XLA stays off: a compiled step cannot
@@ -181,9 +186,12 @@ def speed_options(batch_size, distributed=None, profile=None):
         distributed = tf.distribute.has_strategy()
     if distributed:
         return {"steps_per_execution": 1, "jit_compile": False}
+    if gpu is None:
+        gpu = devices.has_gpu()
     return {
         "steps_per_execution": STEPS_PER_EXECUTION,
         "jit_compile": config.get_profile(profile).xla
+        and not gpu
         and batch_size <= XLA_MAX_BATCH_SIZE,
     }
 
