@@ -47,3 +47,13 @@ def test_code_style_headers_and_unformatted_floats_are_refused():
     )
     with pytest.raises(tables.TableError, match="Name every level"):
         tables.markdown(half_named)
+
+
+def test_a_missing_value_shows_as_a_dash_not_nan():
+    frame = pd.DataFrame({"Model": ["LSTM", "Peepholes"], "× PyTorch": [0.52, None]})
+    text = tables.markdown(frame, {"× PyTorch": ".2f"})
+    assert rows(text)[1:] == [
+        "|---|--:|",
+        "| LSTM | 0.52 |",
+        f"| Peepholes | {tables.MISSING} |",
+    ]

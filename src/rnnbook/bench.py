@@ -1,11 +1,13 @@
 """The training-speed benchmark: every way to train the book's models, side by side.
 
 For each model the book trains (`MODELS`), each candidate way of training it
-(`CANDIDATES`: the Keras layer as is, ``unroll``, ``jit``, both, a fused or
-input-projecting layer of `rnnbook.fused`, and the TF1 programs' graph)
-trains on the same random images, and the report (`summarize`) gives each
-candidate's median images per second over the rounds and its ratio to the
-TF1 graph timed in the same run. Chapter 8 shows and explains the results.
+(`CANDIDATES`: the Keras layer as is, ``unroll``, ``jit``, both, the layers
+of `rnnbook.fused`, bfloat16 where the CPU has it, PyTorch's layers where
+PyTorch is installed, and the TF1 programs' graph) trains on the same random
+images, and the report (`summarize`) gives each candidate's fastest and
+median images per second, how many of its passes fell into the machine's
+slow mode, and its ratios to the TF1 graph and to PyTorch timed in the same
+run. Chapter 8 shows and explains the results.
 
 How the timings are kept clean, on a shared machine with two cores:
 
@@ -17,16 +19,24 @@ How the timings are kept clean, on a shared machine with two cores:
 - **Turns in a random order**: in each round the candidates train one at a
   time, in a new order, while the others wait, so that a slow moment of the
   machine falls on any of them, and none is timed while another computes.
-- **Medians and ratios**: a single pass can be slowed by anything else the
-  machine does; the median over the rounds is the figure, and the ratio of
-  two candidates' medians from the same run is steadier still, since both
-  saw the same machine. Speeds from two separate runs are never compared.
+  Many short passes (rounds), not a few long ones.
+- **The fastest pass, and the slow mode counted**: on this shared machine the
+  same model in the same process runs at full speed in some passes and at
+  about half in others, when the machine takes the CPU away. That slow mode
+  only ever adds time, so, as ``timeit`` does, a candidate's figure is its
+  fastest pass; the median stands beside it, and `summarize` counts the
+  passes slower than `SLOW_MODE_SHARE` of the fastest. Ratios to the
+  baseline use `RATIO_STATISTIC` (`ratios` gives every statistic; chapter 8
+  shows why this one). Speeds from two separate runs are never compared.
 - **The book's data path**: every Keras candidate reads its batches from
   `rnnbook.training.batches` (Keras's own pipeline from NumPy arrays has
   tf.data's autotuning on, which stalls the end of short passes) and runs
   `rnnbook.training.STEPS_PER_EXECUTION` steps per call, as the chapters do.
 - **The machine's peak**: the float32 matrix-multiply peak (`matmul_peak`) is
-  measured in the same run, so that achieved FLOP/s read as a share of it.
+  measured in the same run, so that achieved FLOP/s read as a share of it
+  (on an Ampere or later GPU, TF32: `rnnbook.devices.matmul_precision`).
+- **A GPU, if there is one**: every process takes GPU memory as it needs it
+  (`rnnbook.devices.use_memory_growth`), and the warm-ups go one at a time.
 
 Run ``python -m rnnbook.bench`` to print the table and write
 ``results/full/bench.json`` (with the machine it ran on); ``--help`` lists
@@ -35,6 +45,7 @@ the options that narrow it.
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import math
 import multiprocessing
@@ -51,13 +62,18 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from rnnbook import cells, config, data, fused, legacy, models, runs, training
+from rnnbook import cells, config, data, devices, fused, legacy, models, runs, training
 
 __all__ = [
     "Spec",
     "MODELS",
     "CANDIDATES",
     "RESULTS_FILE",
+    "IMAGES",
+    "ROUNDS",
+    "SLOW_MODE_SHARE",
+    "RATIO_STATISTICS",
+    "RATIO_STATISTIC",
     "models_named",
     "keras_model",
     "custom_model",
@@ -68,6 +84,10 @@ __all__ = [
     "matmul_gflops",
     "matmul_peak",
     "measure",
+    "warm_ups_at_once",
+    "torch_installed",
+    "ratios",
+    "ratios_by_run",
     "summarize",
     "run",
     "write",
@@ -112,7 +132,10 @@ class Spec:
         """FLOPs (2 x multiply-adds) of one training step per image: forward + backward.
 
         Counts the matrix multiplies only (the input and recurrent kernels at
-        every step, and the output layer), which dominate the work.
+        every step, and the output layer), which dominate the work. Backward,
+        each multiply is done twice more, for the gradients of its two
+        operands, except the first layer's input kernel: no gradient flows
+        back to the images, so it costs its kernel's gradient only.
         """
         blocks = {"lstm": 4, "peephole_lstm": 4, "gru": 3, "simple_rnn": 1}[self.kind]
         inputs, forward = data.IMAGE_SIZE, 0
@@ -126,7 +149,10 @@ class Spec:
             )
             inputs = self.num_units
         forward += 2 * self.num_units * data.NUM_CLASSES
-        return 3 * forward
+        images_gradient = (
+            data.IMAGE_SIZE * 2 * data.IMAGE_SIZE * blocks * self.num_units
+        )
+        return 3 * forward - images_gradient
 
 
 def _book_models():
@@ -164,9 +190,42 @@ def models_named(names):
 
 
 # Every way to train a model. "keras" is the layer with Keras's defaults;
-# "fused" is TensorFlow's fused LSTM kernel and "projected" the layers that
-# project all inputs up front (both rnnbook.fused); "tf1" the TF1 programs' graph.
-CANDIDATES = ("keras", "unroll", "jit", "unroll+jit", "fused", "projected", "tf1")
+# "fused" is TensorFlow's fused LSTM kernel, "projected" the layers that
+# project all inputs up front, "concat" TF1's one multiply over [x, h] per step
+# and "concat+hoist" that for the first layer with the later layers' inputs
+# projected up front (all rnnbook.fused); "bf16" the book's path in
+# mixed_bfloat16; "torch" PyTorch's nn.LSTM / nn.GRU, the reference a reader
+# could pick instead; "tf1" the TF1 programs' graph, the baseline.
+CANDIDATES = (
+    "keras",
+    "unroll",
+    "jit",
+    "unroll+jit",
+    "fused",
+    "projected",
+    "concat",
+    "concat+hoist",
+    "bf16",
+    "torch",
+    "tf1",
+)
+
+# Timed images per candidate and model, over this many rounds of one pass each:
+# passes of 1,000 images, a second or so for a stack, short enough that most
+# fall between the machine's slow spells.
+IMAGES, ROUNDS = 8_000, 8
+
+# A pass slower than this share of its candidate's fastest pass ran in the
+# machine's slow mode: passes here run at about 1.0 or 0.5 of the fastest.
+SLOW_MODE_SHARE = 0.75
+
+# How a ratio of two candidates' speeds is taken from their passes (`ratios`):
+# "fastest" divides their fastest passes; "paired" takes the ratio within each
+# round (the two passes next to each other in time), then its median; "median"
+# divides the medians of their passes. The table uses RATIO_STATISTIC: chapter 8
+# shows the spread of each over separate runs.
+RATIO_STATISTICS = ("fastest", "paired", "median")
+RATIO_STATISTIC = "fastest"
 
 # The TF1 cell of each kind, as the second TF1 program names them.
 TF1_CELLS = {
@@ -182,7 +241,20 @@ CUSTOM_LAYERS = {
     ("projected", "lstm"): (fused.ProjectedLSTM, {}),
     ("projected", "peephole_lstm"): (fused.ProjectedLSTM, {"peepholes": True}),
     ("projected", "gru"): (fused.ProjectedGRU, {}),
+    ("concat", "lstm"): (fused.ConcatLSTM, {}),
+    ("concat", "peephole_lstm"): (fused.ConcatLSTM, {"peepholes": True}),
+    ("concat", "gru"): (fused.ConcatGRU, {}),
 }
+# "concat+hoist": the first layer of "concat", then these layers, whose inputs
+# (the sequence of the layer below) are all known before their loop starts. The
+# GRU's is TF1's convention too (reset_after=False), as ConcatGRU's is.
+HOISTED_LAYERS = {
+    "lstm": (fused.ProjectedLSTM, {}),
+    "peephole_lstm": (fused.ProjectedLSTM, {"peepholes": True}),
+    "gru": (fused.ProjectedGRU, {"reset_after": False}),
+}
+# PyTorch's layer of each kind (it has no peephole LSTM).
+TORCH_LAYERS = {"lstm": "LSTM", "gru": "GRU"}
 # The custom candidates timed: one per kind of layer. The LSTMs get TensorFlow's
 # fused kernel; the GRU, which has no trainable fused kernel, the projected layer.
 # (The projected LSTMs are built and tested, and left out to keep the run short.)
@@ -195,16 +267,26 @@ def keras_model(spec, unroll):
 
 
 def custom_model(spec, candidate):
-    """`spec` built from the fused layers of `candidate`: `keras_model`'s function."""
-    if (candidate, spec.kind) not in CUSTOM_LAYERS:
+    """`spec` built from the `rnnbook.fused` layers of `candidate`.
+
+    The function of `keras_model`'s, except that the GRU of "concat" and
+    "concat+hoist" has TF1's convention (``reset_after=False``), as the TF1
+    program's has.
+    """
+    first = "concat" if candidate == "concat+hoist" else candidate
+    if (first, spec.kind) not in CUSTOM_LAYERS:
         raise ValueError(
             f"No {candidate!r} layer for {spec.kind!r}; there are:"
-            f" {sorted(CUSTOM_LAYERS)}."
+            f" {sorted(CUSTOM_LAYERS)} and concat+hoist for each kind of concat."
         )
-    layer, options = CUSTOM_LAYERS[candidate, spec.kind]
+    layers = [CUSTOM_LAYERS[first, spec.kind]] + [
+        HOISTED_LAYERS[spec.kind]
+        if candidate == "concat+hoist"
+        else CUSTOM_LAYERS[first, spec.kind]
+    ] * (spec.num_layers - 1)
     recurrent = [
         layer(spec.num_units, return_sequences=depth < spec.num_layers - 1, **options)
-        for depth in range(spec.num_layers)
+        for depth, (layer, options) in enumerate(layers)
     ]
     return keras.Sequential(
         [
@@ -216,7 +298,13 @@ def custom_model(spec, candidate):
 
 
 def applies(spec, candidate):
-    """Whether `trainer` can build `candidate` for `spec` (one custom path per kind)."""
+    """Whether `trainer` can build `candidate` for `spec` on this machine.
+
+    One of "fused" and "projected" per kind; "concat+hoist" for stacks only
+    (a single layer has nothing to hoist); "bf16" where the CPU computes
+    bfloat16 (`rnnbook.devices.bfloat16_supported`); "torch" where PyTorch is
+    installed, for the kinds it has.
+    """
     if candidate not in CANDIDATES:
         raise ValueError(
             f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}."
@@ -225,15 +313,29 @@ def applies(spec, candidate):
         return spec.kind in TF1_CELLS
     if candidate in ("fused", "projected"):
         return (candidate, spec.kind) in TIMED_CUSTOM
+    if candidate == "concat":
+        return (candidate, spec.kind) in CUSTOM_LAYERS
+    if candidate == "concat+hoist":
+        return spec.num_layers > 1 and ("concat", spec.kind) in CUSTOM_LAYERS
+    if candidate == "bf16":
+        return devices.bfloat16_supported()
+    if candidate == "torch":
+        return spec.kind in TORCH_LAYERS and torch_installed()
     return True
 
 
-def book_path(spec):
+def torch_installed():
+    """Whether PyTorch can be imported (``pip install .[torch]``)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def book_path(spec, profile="full"):
     """The candidate the chapters train `spec` with (`training.speed_options`).
 
-    The full profile's: what the book shows, even in a smoke run.
+    By default the full profile's, what the book shows; the smoke profile's
+    path never has XLA.
     """
-    options = training.speed_options(spec.batch_size, profile="full")
+    options = training.speed_options(spec.batch_size, profile=profile, gpu=False)
     return "unroll+jit" if options["jit_compile"] else "unroll"
 
 
@@ -242,11 +344,10 @@ def book_speed_ratio(table, spec, other):
 
     The ratio chapters quote when they compare the speed of two models: both
     were timed in the same run, alternating, so the machine's drift mostly
-    cancels, unlike the wall times of two separate training runs.
+    cancels, unlike the wall times of two separate training runs. Their
+    fastest passes, for the reason `RATIO_STATISTIC` is "fastest".
     """
-    speeds = [
-        table.loc[(s.name, book_path(s)), "images_per_second"] for s in (spec, other)
-    ]
+    speeds = [table.loc[(s.name, book_path(s)), "fastest"] for s in (spec, other)]
     return float(speeds[0] / speeds[1])
 
 
@@ -278,9 +379,18 @@ def trainer(spec, candidate):
         raise ValueError(
             f"Unknown candidate {candidate!r}; choose from {', '.join(CANDIDATES)}."
         )
+    if candidate == "torch":
+        return _torch_trainer(spec), _nothing
     keras.utils.set_random_seed(0)
-    if candidate in ("fused", "projected"):
+    keras.mixed_precision.set_global_policy(
+        "mixed_bfloat16" if candidate == "bf16" else "float32"
+    )
+    jit_compile = "jit" in candidate
+    if candidate in ("fused", "projected", "concat", "concat+hoist"):
         model = custom_model(spec, candidate)
+    elif candidate == "bf16":  # the book's path, in bfloat16
+        model = keras_model(spec, unroll=True)
+        jit_compile = book_path(spec) == "unroll+jit"
     else:
         model = keras_model(spec, unroll="unroll" in candidate)
     recipe = training.Recipe(
@@ -290,7 +400,7 @@ def trainer(spec, candidate):
         seed=0,
         schedule="constant",
     )
-    training.compile_model(model, recipe, jit_compile="jit" in candidate)
+    training.compile_model(model, recipe, jit_compile=jit_compile)
 
     def train(images, labels):
         model.fit(
@@ -301,6 +411,35 @@ def trainer(spec, candidate):
         )
 
     return train, _nothing
+
+
+def _torch_trainer(spec):
+    """PyTorch's layer for `spec`, then a linear layer, trained with Adam as the others.
+
+    ``nn.LSTM`` and ``nn.GRU`` run oneDNN's fused RNN primitive over the
+    whole sequence on a CPU. PyTorch's GRU puts the reset gate after the
+    multiply, as the book's GRU does.
+    """
+    import torch
+
+    torch.manual_seed(0)
+    layer = getattr(torch.nn, TORCH_LAYERS[spec.kind])(
+        data.IMAGE_SIZE, spec.num_units, spec.num_layers, batch_first=True
+    )
+    head = torch.nn.Linear(spec.num_units, data.NUM_CLASSES)
+    optimizer = torch.optim.Adam([*layer.parameters(), *head.parameters()], lr=1e-3)
+    loss = torch.nn.CrossEntropyLoss()
+
+    def train(images, labels):
+        images, labels = torch.from_numpy(images), torch.from_numpy(labels).long()
+        for start in range(0, len(images), spec.batch_size):
+            batch = slice(start, start + spec.batch_size)
+            optimizer.zero_grad()
+            outputs, _ = layer(images[batch])
+            loss(head(outputs[:, -1]), labels[batch]).backward()
+            optimizer.step()
+
+    return train
 
 
 def matmul_gflops(m, k, repeats=20, fastest=False):
@@ -343,13 +482,28 @@ def matmul_peak():
     The fastest, not the median: a peak is what the machine can do, and on a
     shared machine interruptions only ever make a timing slower. Fifty, not
     twenty, because such a slow spell can last longer than twenty multiplies.
+    On an Ampere or later GPU the multiplies run in TF32
+    (`rnnbook.devices.matmul_precision`, which `write` records).
     """
+    devices.use_memory_growth()
     return matmul_gflops(1024, 1024, repeats=50, fastest=True)
 
 
 # The order in which a spec's candidates are set up: the slowest to trace and compile
 # first, so that the longest warm-up starts at once and the others fill in beside it.
-SET_UP_ORDER = ("unroll+jit", "unroll", "projected", "jit", "keras", "fused", "tf1")
+SET_UP_ORDER = (
+    "unroll+jit",
+    "bf16",
+    "unroll",
+    "concat+hoist",
+    "concat",
+    "projected",
+    "jit",
+    "keras",
+    "fused",
+    "torch",
+    "tf1",
+)
 
 
 class BenchmarkError(RuntimeError):
@@ -366,7 +520,9 @@ class BenchmarkError(RuntimeError):
         self.failures, self.timings = failures, timings
 
 
-def measure(specs, candidates, num_images=10_000, rounds=3, seed=0, start_worker=None):
+def measure(
+    specs, candidates, num_images=IMAGES, rounds=ROUNDS, seed=0, start_worker=None
+):
     """Time every candidate on every spec; one row per (spec, candidate, round).
 
     Each candidate trains on `num_images` timed images in all, split evenly
@@ -459,8 +615,9 @@ def _set_up(workers, spec, candidates, images, labels, warm_up):
     """
     waiting = sorted(candidates, key=SET_UP_ORDER.index)
     busy, errors = {}, {}
+    at_once = warm_ups_at_once()
     while waiting or busy:
-        while waiting and len(busy) < (os.cpu_count() or 1):
+        while waiting and len(busy) < at_once:
             candidate = waiting.pop(0)
             workers[candidate].send("set_up", spec, candidate, images, labels, warm_up)
             busy[workers[candidate]] = candidate
@@ -471,6 +628,15 @@ def _set_up(workers, spec, candidates, images, labels, warm_up):
             except WorkerError as error:
                 errors[candidate] = error
     return errors
+
+
+def warm_ups_at_once():
+    """How many candidates warm up side by side: one per core, or one on a GPU.
+
+    Warm-ups are mostly single-threaded tracing and compiling, so a core
+    each; a GPU is one device that every worker shares.
+    """
+    return 1 if devices.has_gpu() else (os.cpu_count() or 1)
 
 
 class WorkerError(RuntimeError):
@@ -550,6 +716,7 @@ class Worker:
 
 def _serve(connection):
     """The loop of a `Worker` process: carry out commands until the connection ends."""
+    devices.use_memory_growth()  # the workers share a GPU, if there is one
     train = images = labels = None
     close = _nothing  # what frees the current candidate
     while True:
@@ -588,35 +755,99 @@ def _nothing():
     """A candidate's ``close`` when it holds nothing to free."""
 
 
-def summarize(timings, specs, peak_gflops=None, baseline="tf1"):
-    """Medians of `measure`'s rows per model and candidate, with ratios and FLOP/s.
+def ratios(timings, baseline="tf1"):
+    """Each candidate's speed over `baseline`'s, per model, by every statistic.
 
-    Ratios are medians over those of the baseline in the same run; with
-    `peak_gflops`, ``peak_fraction`` is the achieved FLOP/s over that peak.
+    A frame indexed by (model, candidate) with a column per name of
+    `RATIO_STATISTICS`: "fastest" divides the fastest passes, "paired" is
+    the median over the rounds of the ratio within each round, "median"
+    divides the medians. Models without a `baseline` row are left out.
     """
-    table = timings.groupby(["model", "candidate"], sort=False)[
-        "images_per_second"
-    ].agg(["median", "min", "max"])
-    table.columns = ["images_per_second", "min", "max"]
-    if baseline in table.index.get_level_values("candidate"):
-        base = table.xs(baseline, level="candidate")["images_per_second"]
-        table[f"vs_{baseline}"] = (
-            table["images_per_second"]
-            / base.reindex(table.index.get_level_values("model")).to_numpy()
+    rows = []
+    for model, passes in timings.groupby("model", sort=False):
+        speeds = passes.pivot_table(
+            index="round", columns="candidate", values="images_per_second"
         )
+        if baseline not in speeds:
+            continue
+        base = speeds[baseline]
+        for candidate in passes["candidate"].unique():
+            speed = speeds[candidate]
+            rows.append(
+                {
+                    "model": model,
+                    "candidate": candidate,
+                    "fastest": speed.max() / base.max(),
+                    "paired": (speed / base).median(),
+                    "median": speed.median() / base.median(),
+                }
+            )
+    columns = ["model", "candidate", *RATIO_STATISTICS]
+    return pd.DataFrame(rows, columns=columns).set_index(["model", "candidate"])
+
+
+def summarize(timings, specs, peak_gflops=None, baselines=("tf1", "torch")):
+    """`measure`'s rows per model and candidate: speeds, slow passes, ratios, FLOP/s.
+
+    ``fastest`` and ``median`` are images per second over the passes;
+    ``slow_passes`` of ``passes`` ran below `SLOW_MODE_SHARE` of the fastest;
+    ``vs_<baseline>`` is the `RATIO_STATISTIC` ratio to each of `baselines`
+    timed in the run (NaN where it was not); ``gflops`` is achieved at the
+    fastest pass and, with `peak_gflops`, ``peak_fraction`` its share of that
+    peak.
+    """
+    speeds = timings.groupby(["model", "candidate"], sort=False)["images_per_second"]
+    table = pd.DataFrame(
+        {
+            "fastest": speeds.max(),
+            "median": speeds.median(),
+            "slow_passes": speeds.agg(
+                lambda passes: int((passes < SLOW_MODE_SHARE * passes.max()).sum())
+            ),
+            "passes": speeds.size(),
+        }
+    )
+    for baseline in baselines:  # missing (NaN) where the baseline did not run
+        table[f"vs_{baseline}"] = ratios(timings, baseline)[RATIO_STATISTIC]
     flops = {spec.name: spec.flops_per_image() for spec in specs}
     table["gflops"] = (
-        table["images_per_second"]
-        * table.index.get_level_values("model").map(flops)
-        / 1e9
+        table["fastest"] * table.index.get_level_values("model").map(flops) / 1e9
     )
     if peak_gflops:
         table["peak_fraction"] = table["gflops"] / peak_gflops
     return table
 
 
+def ratios_by_run(paths, baseline="tf1", profile="full"):
+    """Every ratio to `baseline` in each saved run, by statistic: a long frame.
+
+    One row per run, model, candidate and statistic of `RATIO_STATISTICS`,
+    with the run's file name (``run``) and ``book_path``, whether the
+    candidate is the one the chapters train the model with in `profile`
+    (`book_path`).
+    The spread of a ratio over separate runs (chapter 8) shows which
+    statistic holds from run to run on this machine.
+    """
+    frames = []
+    for path in map(pathlib.Path, paths):
+        _, timings, _ = read(path)
+        frame = ratios(timings, baseline).stack().rename("ratio").reset_index()
+        frames.append(
+            frame.rename(columns={"level_2": "statistic"}).assign(run=path.stem)
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    paths_ = {spec.name: book_path(spec, profile) for spec in MODELS}
+    frame["book_path"] = frame["candidate"] == frame["model"].map(paths_)
+    return frame
+
+
 def run(
-    specs=MODELS, candidates=CANDIDATES, num_images=10_000, rounds=3, seed=0, peak=None
+    specs=MODELS,
+    candidates=CANDIDATES,
+    num_images=IMAGES,
+    rounds=ROUNDS,
+    seed=0,
+    peak=None,
 ):
     """Measure the peak (unless given), then each candidate: table, timings, peak.
 
@@ -637,11 +868,14 @@ def main(argv=None):
     parser.add_argument(
         "--images",
         type=int,
-        default=10_000,
-        help="timed images per candidate, over all rounds (default 10,000)",
+        default=IMAGES,
+        help=f"timed images per candidate, over all rounds (default {IMAGES:,})",
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="timed passes per candidate (default 3)"
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help=f"timed passes per candidate (default {ROUNDS})",
     )
     parser.add_argument(
         "--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES
@@ -702,6 +936,9 @@ def write(path, table, timings, peak, seconds, failures=()):
     record = {
         "environment": runs.environment(),
         "peak_gflops": peak,
+        "peak_precision": devices.matmul_precision(),
+        "ratio_statistic": RATIO_STATISTIC,
+        "slow_mode_share": SLOW_MODE_SHARE,
         "seconds": seconds,
         "summary": table.reset_index().to_dict(orient="records"),
         "timings": timings.to_dict(orient="records"),

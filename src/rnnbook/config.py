@@ -95,8 +95,8 @@ CHAPTERS = {
     # all rounds), rounds, the models of `rnnbook.bench.MODELS` to time, the
     # sizes it sweeps, and the passes of its input-pipeline experiment.
     "08_training_speed": {
-        "num_images": 10_000,
-        "rounds": 3,
+        "num_images": 8_000,
+        "rounds": 8,
         "models": (
             "lstm 1x100",
             "lstm 3x150",

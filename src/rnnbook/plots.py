@@ -824,31 +824,31 @@ def matmul_speed(sizes, gflops, peak):
 
 
 def candidate_ratios(table, baseline="tf1"):
-    """Each candidate's median throughput over the baseline's, by model, with range.
+    """Each candidate's speed over the baseline's, by model: bars, and the medians.
 
     `table` is `rnnbook.bench.summarize`'s: indexed by (model, candidate),
-    with ``images_per_second``, ``min``, ``max`` and ``vs_<baseline>``.
+    with ``fastest``, ``median`` and ``vs_<baseline>``. A bar is the table's
+    ratio (its statistic, `rnnbook.bench.RATIO_STATISTIC`); a dot on it the
+    ratio of the two medians, which the machine's slow passes move.
     """
     models_ = list(dict.fromkeys(table.index.get_level_values("model")))
     candidates = list(dict.fromkeys(table.index.get_level_values("candidate")))
-    fig, ax = plt.subplots(figsize=(10.4, 3.8))
+    base = table.xs(baseline, level="candidate")["median"].reindex(models_)
+    fig, ax = plt.subplots(figsize=(10.4, 4.2))
     width = 0.8 / len(candidates)
     for position, candidate in enumerate(candidates):
         rows = table.xs(candidate, level="candidate").reindex(models_)
-        base = table.xs(baseline, level="candidate")["images_per_second"].reindex(
-            models_
-        )
-        ratio = rows[f"vs_{baseline}"]
-        spread = np.stack([ratio - rows["min"] / base, rows["max"] / base - ratio])
         x = np.arange(len(models_)) + (position - (len(candidates) - 1) / 2) * width
-        ax.bar(x, ratio, width, yerr=spread, capsize=2, label=candidate)
+        ax.bar(x, rows[f"vs_{baseline}"], width, label=candidate)
+        ax.plot(x, rows["median"] / base, ".", color="black", markersize=3)
+    ax.plot([], [], ".", color="black", label="median / median")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(np.arange(len(models_)), models_)
     ax.set_ylabel(f"images per second / {baseline}'s")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(
         fontsize="small",
-        ncol=len(candidates),
+        ncol=min(len(candidates) + 1, 6),
         loc="upper center",
         bbox_to_anchor=(0.5, -0.12),
     )

@@ -66,6 +66,7 @@ __all__ = [
     "keras_path",
     "identity",
     "key_of",
+    "cpu_model",
     "environment",
     "chapter_title",
     "read_record",

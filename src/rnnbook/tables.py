@@ -10,7 +10,7 @@ is typeset by the book's theme, not shown as pandas' HTML.
 
 import re
 
-__all__ = ["TableError", "markdown", "show"]
+__all__ = ["MISSING", "TableError", "markdown", "show"]
 
 # A header in code style, e.g. ``test_accuracy``: a table should say it in words.
 _CODE_STYLE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
@@ -22,7 +22,13 @@ class TableError(ValueError):
     """A table that would not read well: what is wrong and how to fix it."""
 
 
+# What a table shows where a value is missing (a candidate that does not apply).
+MISSING = "–"
+
+
 def _format(value, spec):
+    if value is None or (isinstance(value, float) and value != value):  # NaN
+        return MISSING
     if spec is None:
         if isinstance(value, bool):
             return "yes" if value else "no"
@@ -100,7 +106,11 @@ def markdown(frame, formats=None, note=None):
                 cells[row][level] = ""
     numeric = [
         frame[header].dtype.kind in "iuf"
-        or all(_NUMBER.match(row[position]) for row in cells if row[position])
+        or all(
+            _NUMBER.match(row[position])
+            for row in cells
+            if row[position] not in ("", MISSING)
+        )
         for position, header in enumerate(frame.columns)
     ]
     lines = [
