@@ -222,6 +222,7 @@ def passes(speeds):
         [
             {
                 "model": "lstm 1x4",
+                "batch_size": 8,
                 "candidate": candidate,
                 "round": round_,
                 "images_per_second": speed,
@@ -358,3 +359,22 @@ def test_a_spec_has_a_key_and_a_title_for_readers():
     spec = bench.Spec("peephole_lstm", 150, 3, 150)
     assert spec.name == "peephole_lstm 3x150"
     assert spec.title == "LSTM with peepholes 3x150"
+
+
+def test_ratios_by_run_reads_every_saved_run_and_marks_the_book_path(tmp_path):
+    spec = bench.Spec("lstm", 4, 1, 8)
+    paths = []
+    for run, unroll in enumerate(([120, 60], [100, 110])):
+        timings = passes({"tf1": [100, 100], "unroll": unroll, "concat": [90, 95]})
+        table = bench.summarize(timings, [spec])
+        paths.append(bench.write(tmp_path / f"run-{run}.json", table, timings, 1, 1))
+    frame = bench.ratios_by_run(paths, profile="smoke")  # no XLA: "unroll"
+    fastest = frame[frame["statistic"] == "fastest"].set_index(["run", "candidate"])
+    assert fastest.loc[("run-0", "unroll"), "ratio"] == pytest.approx(1.2)
+    assert fastest.loc[("run-1", "unroll"), "ratio"] == pytest.approx(1.1)
+    assert fastest["book_path"].to_dict() == {
+        (run, candidate): candidate == "unroll"
+        for run in ("run-0", "run-1")
+        for candidate in ("tf1", "unroll", "concat")
+    }
+    assert len(frame) == 2 * 3 * len(bench.RATIO_STATISTICS)

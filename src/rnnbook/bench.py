@@ -832,13 +832,22 @@ def ratios_by_run(paths, baseline="tf1", profile="full"):
     for path in map(pathlib.Path, paths):
         _, timings, _ = read(path)
         frame = ratios(timings, baseline).stack().rename("ratio").reset_index()
-        frames.append(
-            frame.rename(columns={"level_2": "statistic"}).assign(run=path.stem)
-        )
-    frame = pd.concat(frames, ignore_index=True)
-    paths_ = {spec.name: book_path(spec, profile) for spec in MODELS}
-    frame["book_path"] = frame["candidate"] == frame["model"].map(paths_)
-    return frame
+        frame = frame.rename(columns={"level_2": "statistic"}).assign(run=path.stem)
+        batch_sizes = timings.groupby("model")["batch_size"].first()
+        paths_ = {
+            model: book_path(_spec_named(model, batch_sizes[model]), profile)
+            for model in batch_sizes.index
+        }
+        frame["book_path"] = frame["candidate"] == frame["model"].map(paths_)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _spec_named(name, batch_size):
+    """The `Spec` whose `Spec.name` is `name` ("lstm 3x150"), at `batch_size`."""
+    kind, size = name.split(" ")
+    num_layers, num_units = map(int, size.split("x"))
+    return Spec(kind, num_units, num_layers, int(batch_size))
 
 
 def run(
