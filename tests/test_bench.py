@@ -186,7 +186,8 @@ def test_each_kind_gets_one_custom_path():
 
 def test_book_path_follows_the_speed_options():
     assert bench.book_path(bench.Spec("lstm", 100, 1, 50)) == "unroll+jit"
-    assert bench.book_path(bench.Spec("gru", 150, 3, 150)) == "unroll"
+    assert bench.book_path(bench.Spec("gru", 150, 3, 150)) == "unroll+jit"
+    assert bench.book_path(bench.Spec("peephole_lstm", 150, 3, 150)) == "unroll"
     assert (
         bench.book_path(bench.Spec("lstm", 150, 1, 150)) == "unroll"
     )  # chapter 4's one-layer point

@@ -167,6 +167,21 @@ def test_hidden_states_needs_a_recurrent_layer():
         models.hidden_states(dense)
 
 
+@pytest.mark.parametrize("kind", list(models.RECURRENT_LAYERS))
+def test_kind_of_finds_the_recurrent_layer_even_when_wrapped(kind):
+    assert models.kind_of(models.stack(kind, 4, 2)) == kind
+    assert models.kind_of(models.stack(kind, 4, 1, bidirectional=True)) == kind
+
+
+def test_kind_of_is_none_without_one_kind_of_recurrent_layer():
+    assert models.kind_of(models.single_lstm(4)) == "lstm"
+    flat = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten()])
+    assert models.kind_of(flat) is None
+    inputs = keras.Input((28, 28))
+    mixed = keras.layers.GRU(4)(keras.layers.LSTM(4, return_sequences=True)(inputs))
+    assert models.kind_of(keras.Model(inputs, mixed)) is None
+
+
 def test_a_spec_leaves_out_arguments_equal_to_their_defaults():
     """The same model is the same spec, so the run registry trains it once."""
     plain = models.Spec.of("stack", kind="lstm", num_units=100)

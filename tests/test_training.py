@@ -116,6 +116,8 @@ def test_speed_options_use_xla_for_small_batches_only():
         "jit_compile": True,
     }
     assert not training.speed_options(150, profile="full")["jit_compile"]
+    with pytest.raises(ValueError, match="Unknown kind of layer 'lstn'"):
+        training.speed_options(50, kind="lstn")
     # The smoke profile (the tests') never compiles: see rnnbook.config.Profile.
     assert not training.speed_options(50)["jit_compile"]
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
@@ -125,6 +127,24 @@ def test_speed_options_use_xla_for_small_batches_only():
         ]  # XLA cannot reach other devices
     with pytest.raises(ValueError, match="batch_size must be a positive"):
         training.speed_options(0)
+
+
+@pytest.mark.parametrize(
+    "kind, xla_at_150", [("lstm", False), ("peephole_lstm", False), ("gru", True)]
+)
+def test_xla_follows_the_benchmark_by_kind_of_layer(kind, xla_at_150):
+    """Chapter 8: XLA won at batch 50 for every kind, at 150 for the GRU only."""
+    for batch_size, xla in ((50, True), (150, xla_at_150), (151, False)):
+        options = training.speed_options(batch_size, kind=kind, profile="full")
+        assert options["jit_compile"] is xla, (kind, batch_size)
+
+
+def test_compile_uses_the_speed_options_of_the_model_s_kind(monkeypatch):
+    monkeypatch.setenv("RNNBOOK_PROFILE", "full")
+    recipe = training.Recipe(epochs=1, batch_size=150, learning_rate=1e-3, seed=0)
+    for kind, xla in (("lstm", False), ("gru", True)):
+        model = training.compile_model(models.stack(kind, 4, 2), recipe, num_train=150)
+        assert model.jit_compile is xla, kind
 
 
 def test_steps_per_epoch_counts_the_short_last_batch():

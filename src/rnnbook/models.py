@@ -20,6 +20,7 @@ __all__ = [
     "STACK_DEFAULTS",
     "RECURRENT_LAYERS",
     "KIND_NAMES",
+    "kind_of",
     "BUILDERS",
     "single_lstm",
     "peephole_lstm",
@@ -299,6 +300,36 @@ KIND_NAMES = {
     "gru": "GRU",
     "simple_rnn": "SimpleRNN",
 }
+
+# The cell inside each kind's layer, by which `kind_of` tells the kinds apart.
+_CELLS = {
+    "lstm": keras.layers.LSTMCell,
+    "peephole_lstm": cells.PeepholeLSTMCell,
+    "gru": keras.layers.GRUCell,
+    "simple_rnn": keras.layers.SimpleRNNCell,
+}
+
+
+def kind_of(model):
+    """The kind of recurrent layer in `model`: a key of `RECURRENT_LAYERS`, or None.
+
+    Looks at the cell of every ``keras.layers.RNN`` in the model, nested
+    models and ``Bidirectional`` wrappers included. None when the model has
+    no recurrent layer, or layers of more than one kind. `rnnbook.training`
+    compiles by it (`rnnbook.training.speed_options`).
+
+    >>> kind_of(stack("gru", 8, num_layers=2))
+    'gru'
+    """
+    kinds = {
+        kind
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.RNN)
+        for kind, cell in _CELLS.items()
+        if isinstance(layer.cell, cell)
+    }
+    return kinds.pop() if len(kinds) == 1 else None
+
 
 BUILDERS = {"stack": stack, "single_lstm": single_lstm}
 

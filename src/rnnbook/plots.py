@@ -4,6 +4,7 @@ Every function draws on a new figure and returns it; the notebook displays it.
 """
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -843,7 +844,8 @@ def candidate_ratios(table, baseline="tf1"):
         ax.plot(x, rows["median"] / base, ".", color="black", markersize=3)
     ax.plot([], [], ".", color="black", label="median / median")
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(np.arange(len(models_)), models_)
+    # Long names on two lines, so that neighbours do not touch.
+    ax.set_xticks(np.arange(len(models_)), [textwrap.fill(m, 16) for m in models_])
     ax.set_ylabel(f"images per second / {baseline}'s")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(

@@ -142,18 +142,24 @@ def _check_num_train(num_train, profile):
 def keras_path(recipe, model=None, profile=None):
     """How a Keras run's steps are executed on a CPU (`training.speed_options`, unroll).
 
-    `model` (the model's spec as a dict) may set ``unroll`` itself; otherwise
-    the layers unroll as `rnnbook.models.UNROLL` says. `profile` is the run's
+    `model` (the model's spec as a dict) names the kind of layer, and may set
+    ``unroll`` itself; otherwise the layers unroll as `rnnbook.models.UNROLL`
+    says. `profile` is the run's
     (None: the one ``RNNBOOK_PROFILE`` selects). Always the CPU's path, the
     one the book's runs were recorded with: on a GPU the same model trains
     with cuDNN's kernels (another speed, the same function), and a reader
     there still loads the recorded runs; a run trained there says so in its
     record's environment (``gpus``).
     """
+    model = model or {}
     options = training.speed_options(
-        recipe.batch_size, distributed=recipe.devices > 1, profile=profile, gpu=False
+        recipe.batch_size,
+        kind="lstm" if model.get("builder") == "single_lstm" else model.get("kind"),
+        distributed=recipe.devices > 1,
+        profile=profile,
+        gpu=False,
     )
-    return {"unroll": (model or {}).get("unroll", models.UNROLL), **options}
+    return {"unroll": model.get("unroll", models.UNROLL), **options}
 
 
 def identity(model, recipe, profile, path=None, libraries=None, num_train=None):

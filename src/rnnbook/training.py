@@ -47,9 +47,12 @@ __all__ = [
 # overhead. Callbacks then see every tenth batch; the book's see only epochs.
 STEPS_PER_EXECUTION = 10
 
-# XLA compiles the training step for batches up to this size (`speed_options`):
-# the batches of 50 of the one-layer models, not the 150 of chapter 4.
-XLA_MAX_BATCH_SIZE = 64
+# XLA compiles the training step for batches up to this size (`speed_options`),
+# by kind of recurrent layer, as chapter 8's benchmark found it faster: for every
+# kind at the batches of 50 of the one-layer models; at the stacks' 150 for the
+# GRU only (three separate runs), while the LSTMs ran faster on TensorFlow's own
+# kernels there.
+XLA_MAX_BATCH_SIZE = {"lstm": 64, "peephole_lstm": 64, "simple_rnn": 64, "gru": 150}
 
 # Validation and test need no gradients: larger batches run them faster.
 EVALUATION_BATCH_SIZE = 500
@@ -154,16 +157,19 @@ class Run:
         return {**labels, **dict(zip(SUMMARY_FIELDS, figures, strict=True))}
 
 
-def speed_options(batch_size, distributed=None, profile=None, gpu=None):
+def speed_options(batch_size, kind=None, distributed=None, profile=None, gpu=None):
     """The ``compile`` options of the book's training path (chapter 8's benchmark).
 
     They change how fast a step runs, not what it computes: Keras runs
     `STEPS_PER_EXECUTION` steps per call, and on a CPU, with batches of at
-    most `XLA_MAX_BATCH_SIZE`, XLA compiles the training step
+    most ``XLA_MAX_BATCH_SIZE[kind]``, XLA compiles the training step
     (``jit_compile=True``), fusing each time step's small element-wise
-    operations, which take most of the time at that size. With the larger
-    batches of the stacks the multiplies dominate, and XLA ran them slower
-    than TensorFlow's own kernels. On a GPU XLA stays off: Keras runs its
+    operations, which take most of the time in small batches. With larger
+    batches the multiplies dominate, and XLA ran the LSTMs slower than
+    TensorFlow's own kernels, the GRU still faster. `kind` is the model's
+    recurrent layer (a key of `rnnbook.models.RECURRENT_LAYERS`, as
+    `rnnbook.models.kind_of` finds it); None, for a model with none or with
+    several, takes the smallest limit. On a GPU XLA stays off: Keras runs its
     fused cuDNN kernels only outside XLA (and `rnnbook.models.unroll_default`
     keeps the layers rolled for them). `gpu` says whether one is in use;
     None asks TensorFlow (`rnnbook.devices.has_gpu`).
@@ -182,6 +188,15 @@ def speed_options(batch_size, distributed=None, profile=None, gpu=None):
         raise ValueError(
             f"batch_size must be a positive number of images, got {batch_size}."
         )
+    if kind is None:
+        xla_max_batch_size = min(XLA_MAX_BATCH_SIZE.values())
+    elif kind in XLA_MAX_BATCH_SIZE:
+        xla_max_batch_size = XLA_MAX_BATCH_SIZE[kind]
+    else:
+        raise ValueError(
+            f"Unknown kind of layer {kind!r}; choose one of"
+            f" {', '.join(XLA_MAX_BATCH_SIZE)} (or None for a model without one)."
+        )
     if distributed is None:
         distributed = tf.distribute.has_strategy()
     if distributed:
@@ -192,7 +207,7 @@ def speed_options(batch_size, distributed=None, profile=None, gpu=None):
         "steps_per_execution": STEPS_PER_EXECUTION,
         "jit_compile": config.get_profile(profile).xla
         and not gpu
-        and batch_size <= XLA_MAX_BATCH_SIZE,
+        and batch_size <= xla_max_batch_size,
     }
 
 
@@ -354,8 +369,9 @@ def compile_model(model, recipe, num_train=None, profile=None, **options):
     `train`, the benchmark, chapter 9's strategies). The cosine schedule
     decays over all of the recipe's steps, so it needs `num_train`, the
     number of training images. The `speed_options` of the recipe's batch size
-    (and of `profile`: None means ``RNNBOOK_PROFILE``'s) come next, and
-    `options` (``compile`` arguments such as ``jit_compile``) override them.
+    and the model's kind of layer (and of `profile`: None means
+    ``RNNBOOK_PROFILE``'s) come next, and `options` (``compile`` arguments
+    such as ``jit_compile``) override them.
     """
     learning_rate = recipe.learning_rate
     if recipe.schedule == "cosine":
@@ -371,7 +387,12 @@ def compile_model(model, recipe, num_train=None, profile=None, **options):
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=LOSSES[recipe.loss](),
         metrics=["accuracy"],
-        **{**speed_options(recipe.batch_size, profile=profile), **options},
+        **{
+            **speed_options(
+                recipe.batch_size, kind=models.kind_of(model), profile=profile
+            ),
+            **options,
+        },
     )
     return model
 
