@@ -322,7 +322,20 @@ def test_the_fastest_repeat_is_at_least_the_median(monkeypatch):
     assert fastest == pytest.approx(2 * median)  # 1 s against the median 2 s
 
 
-def test_command_line_writes_json(tmp_path, capsys):
+def test_run_keeps_the_faster_of_the_peaks_before_and_after(monkeypatch):
+    """A peak timed in the machine's slow mode would inflate every share of it."""
+    timings = pd.DataFrame()
+    monkeypatch.setattr(bench, "measure", lambda *args, **kwargs: timings)
+    monkeypatch.setattr(bench, "summarize", lambda timings, specs, peak_gflops: None)
+    peaks = iter([40.0, 80.0])
+    monkeypatch.setattr(bench, "matmul_peak", lambda: next(peaks))
+    assert bench.run(TINY, ["keras"])[2] == 80.0  # slow before, fast after
+    monkeypatch.setattr(bench, "matmul_peak", lambda: 40.0)
+    assert bench.run(TINY, ["keras"], peak=80.0)[2] == 80.0  # given, then slow
+
+
+def test_command_line_writes_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "matmul_peak", lambda: 100.0)  # timed in its own test
     output = tmp_path / "bench.json"
     bench.main(
         [
@@ -347,7 +360,7 @@ def test_command_line_writes_json(tmp_path, capsys):
     assert record["ratio_statistic"] == bench.RATIO_STATISTIC
     table, timings, peak = bench.read(output)
     assert table.loc[("lstm 1x100", "tf1"), "vs_tf1"] == pytest.approx(1.0)
-    assert len(timings) == 2 and peak > 0
+    assert len(timings) == 2 and peak == 100.0
 
 
 @pytest.mark.parametrize("argv", [["--models", "lstm 9x9"], ["--rounds", "0"]])
