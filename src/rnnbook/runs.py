@@ -144,8 +144,8 @@ def keras_path(recipe, model=None, profile=None):
 
     `model` (the model's spec as a dict) names the kind of layer, and may set
     ``unroll`` itself; otherwise the layers unroll as `rnnbook.models.UNROLL`
-    says. `profile` is the run's
-    (None: the one ``RNNBOOK_PROFILE`` selects). Always the CPU's path, the
+    says. `profile` is the run's (None: the one ``RNNBOOK_PROFILE``
+    selects). Always the CPU's path, the
     one the book's runs were recorded with: on a GPU the same model trains
     with cuDNN's kernels (another speed, the same function), and a reader
     there still loads the recorded runs; a run trained there says so in its
